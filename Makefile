@@ -1,0 +1,66 @@
+# One command surface for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+SPACY_MODEL := build/spacy/en_sen_support
+MODEL := models/sen-support.tar.gz
+TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SEN_COUNCIL ?= norfolk
+
+.PHONY: help venv spacy train validate run stop test bench lint clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Create the Python 3.10 virtual environment and install the pinned packages
+
+$(VENV)/.installed: requirements.txt
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
+	    rm -rf $(VENV) && "$$python" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip check
+	@touch $@
+
+spacy: $(SPACY_MODEL)/meta.json ## Build the spaCy pipeline from source (no download)
+
+$(SPACY_MODEL)/meta.json: bot/nlp/build.py bot/nlp/patterns.yml $(VENV)/.installed
+	$(PY) -m bot.nlp.build $(SPACY_MODEL)
+	@touch $@
+
+train: $(MODEL) ## Train the model, only when its inputs changed
+
+# Rasa fingerprints its inputs and retrains only what changed; a rebuilt spaCy
+# pipeline keeps its name, so it forces a full training.
+$(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)/meta.json $(VENV)/.installed
+	$(RASA) train --domain domain --data data --config config.yml --out models \
+	  --fixed-model-name sen-support $(if $(filter $(SPACY_MODEL)/meta.json,$?),--force,)
+	@touch $@
+
+validate: $(VENV)/.installed ## Check the training data and domain
+	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+
+run: train ## Set up everything and run the assistant (Ctrl-C stops it)
+	$(PY) -m bot.run
+
+stop: ## Stop an assistant started with `make run` in another terminal
+	@$(PY) -c 'import json,os,signal,sys; from bot import run; p=run.pid_file(); \
+	  sys.exit(print("The assistant is not running.") or 0) if not p.exists() else os.kill(json.loads(p.read_text())["pid"], signal.SIGTERM)'
+
+test: train ## Run the whole test suite
+	$(PY) -m pytest
+
+bench: train ## Measure latency, throughput, memory and start-up; writes bench/results.json
+	$(PY) -m bench.run
+
+lint: $(VENV)/.installed ## Byte-compile every module (a quick syntax check)
+	$(PY) -m compileall -q actions bot knowledge tests bench
+
+clean: ## Remove built and trained files (keeps the virtual environment)
+	rm -rf build models .rasa var

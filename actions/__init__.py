@@ -1,0 +1,1 @@
+"""Custom actions of the SEN Support Assistant, one module per family."""

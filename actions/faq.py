@@ -1,0 +1,61 @@
+"""Answering questions from the knowledge base, and "tell me more"."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import knowledge
+from actions.common import MORE_BUTTON, PERSON_BUTTON, current_council, latest_intent, topic_buttons
+
+LAST_TOPIC = "last_topic"
+MORE_GIVEN = "more_given"
+
+
+class ActionAnswerQuestion(Action):
+    """Gives the short answer for the topic the user asked about, with its sources."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        topic = knowledge.topic_for_intent(latest_intent(tracker))
+        if topic is None:
+            dispatcher.utter_message(text="Sorry, I lost track of that question. Could you ask it again?")
+            return []
+        buttons = [MORE_BUTTON, *topic_buttons(topic.related[:2])]
+        dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()), buttons=buttons)
+        return [SlotSet(LAST_TOPIC, topic.key), SlotSet(MORE_GIVEN, False)]
+
+
+class ActionTellMore(Action):
+    """Gives the detail of the topic last answered."""
+
+    def name(self) -> str:
+        return "action_tell_more"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        topic = knowledge.topics().get(tracker.get_slot(LAST_TOPIC) or "")
+        if topic is None:
+            dispatcher.utter_message(
+                text="Tell you more about what? Here are some things I can explain:",
+                buttons=topic_buttons(knowledge.menu()),
+            )
+            return []
+        if tracker.get_slot(MORE_GIVEN):
+            dispatcher.utter_message(
+                text=(
+                    f"That's everything I have on {topic.title[0].lower() + topic.title[1:]}. For advice "
+                    f"about your own situation: {knowledge.sendiass_contact(current_council())}"
+                ),
+                buttons=[PERSON_BUTTON, *topic_buttons(topic.related[:2])],
+            )
+            return []
+        dispatcher.utter_message(text=knowledge.more_text(topic), buttons=topic_buttons(topic.related[:3]))
+        return [SlotSet(MORE_GIVEN, True)]

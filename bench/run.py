@@ -1,0 +1,170 @@
+"""Measure the assistant through its REST channel.
+
+Starts its own action server and Rasa server on free ports (SQLite tracker
+store in a temporary folder, as `make run` uses), then measures:
+start-up time, sequential latency, latency and throughput at 1, 10 and 50
+concurrent conversations, latency at turn 10 and turn 300 of one long
+conversation, server memory, and (unless --skip-training) training time.
+Results are written to bench/results.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+
+from tests import servers
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+HELDOUT = servers.ROOT / "tests" / "data" / "nlu_heldout.yml"
+
+
+def questions() -> list[str]:
+    texts = []
+    for block in yaml.safe_load(HELDOUT.read_text())["nlu"]:
+        if block["intent"].startswith("ask_"):
+            texts += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
+    return texts
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(latencies: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
+        "mean_ms": round(statistics.mean(latencies) * 1000, 1),
+    }
+
+
+async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
+    started = time.perf_counter()
+    async with session.post(url, json={"sender": sender, "message": text}) as response:
+        response.raise_for_status()
+        replies = await response.json()
+    elapsed = time.perf_counter() - started
+    if not replies:
+        raise RuntimeError(f"no reply to {text!r}")
+    return elapsed
+
+
+async def conversations(url: str, texts: list[str], concurrent: int, turns: int, tag: str) -> dict[str, Any]:
+    latencies: list[float] = []
+
+    async def one(index: int, session: aiohttp.ClientSession) -> None:
+        for turn in range(turns):
+            text = texts[(index * turns + turn) % len(texts)]
+            latencies.append(await send(session, url, f"bench-{tag}-{index}", text))
+
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(one(index, session) for index in range(concurrent)))
+        elapsed = time.perf_counter() - started
+    return {
+        "concurrent_conversations": concurrent,
+        "messages": len(latencies),
+        "throughput_msgs_per_s": round(len(latencies) / elapsed, 1),
+        **summary(latencies),
+    }
+
+
+async def long_conversation(url: str, texts: list[str], turns: int) -> dict[str, Any]:
+    latencies: list[float] = []
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+        for turn in range(turns):
+            latencies.append(await send(session, url, "bench-long", texts[turn % len(texts)]))
+    around = lambda turn: latencies[max(0, turn - 6) : turn + 5]  # noqa: E731
+    return {
+        "turns": turns,
+        "turn_10_ms": round(statistics.median(around(10)) * 1000, 1),
+        f"turn_{turns}_ms": round(statistics.median(latencies[-10:]) * 1000, 1),
+    }
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            total += int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS")))
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+            pending += [int(child) for child in children]
+        except (FileNotFoundError, StopIteration, ProcessLookupError):
+            continue
+    return round(total / 1024, 1)
+
+
+def training_seconds() -> float:
+    with tempfile.TemporaryDirectory() as folder:
+        started = time.perf_counter()
+        subprocess.run(
+            [str(servers.BIN / "rasa"), "train", "--domain", "domain", "--data", "data", "--config", "config.yml",
+             "--out", folder, "--force"],
+            cwd=servers.ROOT, check=True, capture_output=True,
+        )
+        return round(time.perf_counter() - started, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-training", action="store_true", help="do not time a full training run")
+    parser.add_argument("--long-turns", type=int, default=300)
+    args = parser.parse_args()
+
+    texts = questions()
+    results: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version()},
+        "tracker_store": "SQLite",
+    }
+    logs = Path(tempfile.mkdtemp(prefix="sen-bench-"))
+    action, action_port = servers.start_action_server(logs)
+    endpoints = servers.write_endpoints(
+        logs / "endpoints.yml", action_port, {"type": "SQL", "dialect": "sqlite", "db": str(logs / "tracker.db")}
+    )
+    started = time.perf_counter()
+    rasa, rasa_port = servers.start_rasa_server(logs, endpoints)
+    results["startup_s"] = round(time.perf_counter() - started, 1)
+    url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+    try:
+        asyncio.run(conversations(url, texts, 2, 5, "warmup"))
+        results["sequential"] = asyncio.run(conversations(url, texts, 1, 200, "seq"))
+        results["concurrency"] = [
+            asyncio.run(conversations(url, texts, count, turns, f"c{count}"))
+            for count, turns in ((1, 60), (10, 20), (50, 10))
+        ]
+        results["long_conversation"] = asyncio.run(long_conversation(url, texts, args.long_turns))
+        results["memory_mb"] = {"rasa_server": rss_mb(rasa.process.pid), "action_server": rss_mb(action.process.pid)}
+    finally:
+        rasa.stop()
+        action.stop()
+        shutil.rmtree(logs, ignore_errors=True)
+    if not args.skip_training:
+        results["training_s"] = training_seconds()
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Start the assistant: the action server and the Rasa server, together.
+
+Run from the project root with the project's virtual environment, normally
+through ``make run``. It checks that nothing else holds its ports, starts both
+servers, waits until they answer, prints where to reach them and stops both on
+Ctrl-C. A second copy started while one is up says so and exits.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import knowledge
+from bot import settings
+
+logger = logging.getLogger("sen-support")
+
+START_TIMEOUT = 300.0
+VENV_BIN = Path(sys.executable).parent
+
+
+class AlreadyRunning(RuntimeError):
+    """Another copy of the assistant, or another program, holds what we need."""
+
+
+@dataclass
+class Service:
+    name: str
+    command: list[str]
+    health_url: str
+    log_path: Path
+    process: Optional[subprocess.Popen] = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=settings.PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.health_url, timeout=2) as response:
+                return response.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def exited(self) -> Optional[int]:
+        return None if self.process is None else self.process.poll()
+
+    def stop(self, grace: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def pid_file() -> Path:
+    return settings.state_dir() / "run.json"
+
+
+def check_not_running(ports: dict[str, int]) -> None:
+    """Raise ``AlreadyRunning`` with a clear message if the assistant, or anything, is in the way."""
+    record = pid_file()
+    if record.exists():
+        try:
+            previous = json.loads(record.read_text())
+        except ValueError:
+            previous = {}
+        pid = int(previous.get("pid", 0))
+        if pid and pid_alive(pid):
+            raise AlreadyRunning(
+                f"The assistant is already running (process {pid}), answering at "
+                f"http://localhost:{previous.get('rasa_port')}/webhooks/rest/webhook. "
+                "Use that one, or stop it with Ctrl-C in its terminal (or `make stop`) first."
+            )
+        record.unlink()
+    busy = [f"{name} port {port}" for name, port in ports.items() if port_in_use(port)]
+    if busy:
+        raise AlreadyRunning(
+            f"Something else is already listening on {' and '.join(busy)}. Stop it, or choose "
+            "other ports with RASA_PORT=... ACTION_PORT=... make run."
+        )
+
+
+def find_model() -> Path:
+    models = sorted((settings.PROJECT_ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    if not models:
+        raise FileNotFoundError("No trained model in models/. Run `make train` (or `make run`, which trains).")
+    return models[-1]
+
+
+def services(rasa_port: int, action_port: int, log_dir: Path, model: Path) -> list[Service]:
+    actions = Service(
+        name="action server",
+        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        health_url=f"http://127.0.0.1:{action_port}/health",
+        log_path=log_dir / "actions.log",
+    )
+    rasa = Service(
+        name="Rasa server",
+        command=[
+            str(VENV_BIN / "rasa"), "run",
+            "--model", str(model),
+            "--endpoints", "endpoints.yml",
+            "--credentials", "credentials.yml",
+            "--port", str(rasa_port),
+            "--cors", "*",
+        ],
+        health_url=f"http://127.0.0.1:{rasa_port}/",
+        log_path=log_dir / "rasa.log",
+    )
+    return [actions, rasa]
+
+
+def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT) -> bool:
+    """Wait for every service to answer; False if a stop was requested first."""
+    deadline = time.monotonic() + timeout
+    pending = list(running)
+    while pending:
+        if stop_requested():
+            return False
+        for service in list(pending):
+            code = service.exited()
+            if code is not None:
+                raise RuntimeError(f"The {service.name} stopped while starting (exit code {code}). See {service.log_path}.")
+            if service.healthy():
+                pending.remove(service)
+        if time.monotonic() > deadline:
+            names = ", ".join(service.name for service in pending)
+            raise RuntimeError(f"Gave up waiting for the {names} after {timeout:.0f} s. See the logs in {running[0].log_path.parent}.")
+        time.sleep(0.5)
+    return True
+
+
+def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
+    url = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
+    return (
+        "\nThe SEN Support Assistant is running.\n"
+        f"  Council:       {place.name} (set SEN_COUNCIL to change: {', '.join(sorted(knowledge.councils()))})\n"
+        f"  REST channel:  {url}\n"
+        f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
+        "                   -d '{\"sender\": \"me\", \"message\": \"what does assess plan do review mean\"}'\n"
+        f"  Logs:          {log_dir}\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    rasa_port, action_port = settings.rasa_port(), settings.action_port()
+    try:
+        place = knowledge.council(settings.council_id())
+        check_not_running({"Rasa": rasa_port, "action server": action_port})
+        model = find_model()
+    except (AlreadyRunning, knowledge.KnowledgeError, FileNotFoundError) as problem:
+        print(problem, file=sys.stderr)
+        return 1
+
+    state = settings.state_dir()
+    log_dir = state / "log"
+    state.mkdir(parents=True, exist_ok=True)
+    record = pid_file()
+    record.write_text(json.dumps({"pid": os.getpid(), "rasa_port": rasa_port, "action_port": action_port}))
+
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
+        SEN_TRACKER_DB=str(state / "tracker.db"),
+    )
+    running = services(rasa_port, action_port, log_dir, model)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        logger.info("Starting the action server and the Rasa server (model %s)...", model.name)
+        for service in running:
+            service.start(env)
+        if wait_until_healthy(running, lambda: stopping):
+            print(banner(rasa_port, place, log_dir), flush=True)
+        while not stopping:
+            for service in running:
+                code = service.exited()
+                if code is not None:
+                    print(f"The {service.name} stopped unexpectedly (exit code {code}). See {service.log_path}.", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
+        print("Stopping...", flush=True)
+        return 0
+    except RuntimeError as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    finally:
+        for service in reversed(running):
+            service.stop()
+        if record.exists():
+            record.unlink()
+        print("Stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

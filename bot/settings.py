@@ -1,0 +1,31 @@
+"""Settings read from the environment, in one place.
+
+Every process (launcher, action server, tests, bench) reads its configuration
+here, so a deployment changes behaviour through the environment alone.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULT_COUNCIL = "norfolk"
+
+
+def council_id() -> str:
+    """The council whose Local Offer and SENDIASS the assistant points to."""
+    return os.environ.get("SEN_COUNCIL", DEFAULT_COUNCIL).strip().lower()
+
+
+def rasa_port() -> int:
+    return int(os.environ.get("RASA_PORT", "5005"))
+
+
+def action_port() -> int:
+    return int(os.environ.get("ACTION_PORT", "5055"))
+
+
+def state_dir() -> Path:
+    """Where running processes keep their pid file and logs."""
+    return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))

@@ -1,0 +1,143 @@
+"""Shared fixtures: trackers for action tests, and real servers for conversation tests.
+
+The model is trained once by `make test` before pytest starts; every test that
+needs it uses that one file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import psycopg2
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from tests import servers
+
+RESULTS_DIR = servers.ROOT / "results"
+POSTGRES_DSN = os.environ.get("SEN_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test")
+REDIS_HOST = os.environ.get("SEN_TEST_REDIS_HOST", "127.0.0.1")
+
+
+def record_result(name: str, values: dict[str, Any]) -> None:
+    """Keep a figure measured by a test, for the summary at the end of the run."""
+    RESULTS_DIR.mkdir(exist_ok=True)
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(values, indent=2))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    path = RESULTS_DIR / "nlu_heldout.json"
+    if path.exists():
+        figures = json.loads(path.read_text())
+        terminalreporter.write_line(
+            f"Held-out NLU intent accuracy: {figures['accuracy']:.1%} "
+            f"({figures['correct']}/{figures['total']} messages)"
+        )
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    if not servers.MODEL.exists():
+        pytest.fail("No trained model: run the tests with `make test`, which trains it first.")
+    return servers.MODEL
+
+
+def make_tracker(
+    intent: Optional[str] = None,
+    text: str = "",
+    slots: Optional[dict[str, Any]] = None,
+    ranking: Optional[list[tuple[str, float]]] = None,
+    events: Optional[list[dict[str, Any]]] = None,
+    sender_id: str = "test-user",
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 1.0} if intent else {},
+        "intent_ranking": [{"name": name, "confidence": score} for name, score in (ranking or [])],
+        "entities": [],
+    }
+    return Tracker(sender_id, slots or {}, latest, events or [], False, None, {}, "action_listen")
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()
+
+
+@pytest.fixture(scope="session")
+def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("server-logs")
+
+
+@pytest.fixture(scope="session")
+def action_server(trained_model: Path, server_logs: Path) -> Iterator[int]:
+    server, port = servers.start_action_server(server_logs)
+    yield port
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def rasa_sqlite(action_server: int, server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """A Rasa server with the default store: SQLite tracker store, in-process lock store."""
+    folder = tmp_path_factory.mktemp("sqlite")
+    endpoints = servers.write_endpoints(
+        folder / "endpoints.yml",
+        action_server,
+        {"type": "SQL", "dialect": "sqlite", "db": str(folder / "tracker.db")},
+    )
+    server, port = servers.start_rasa_server(server_logs, endpoints)
+    yield port
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database on the machine's server, dropped afterwards."""
+    name = f"sen_test_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(POSTGRES_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    yield name
+    with admin.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (name,),
+        )
+        cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+    admin.close()
+
+
+def postgres_connect(database: str) -> Any:
+    params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
+    params["dbname"] = database
+    return psycopg2.connect(**params)
+
+
+@pytest.fixture(scope="session")
+def rasa_postgres(
+    action_server: int, server_logs: Path, postgres_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[int]:
+    """A Rasa server with its tracker store on PostgreSQL and its lock store on Redis."""
+    params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
+    folder = tmp_path_factory.mktemp("postgres")
+    endpoints = servers.write_endpoints(
+        folder / "endpoints.yml",
+        action_server,
+        {
+            "type": "SQL",
+            "dialect": "postgresql",
+            "url": params.get("host", "127.0.0.1"),
+            "port": int(params.get("port", 5432)),
+            "username": params.get("user", "postgres"),
+            "db": postgres_database,
+        },
+        {"type": "redis", "url": REDIS_HOST, "port": 6379, "db": 0, "key_prefix": postgres_database},
+    )
+    server, port = servers.start_rasa_server(server_logs, endpoints)
+    yield port
+    server.stop()

@@ -1,0 +1,99 @@
+"""Whole conversations over Rasa's REST channel, against real servers.
+
+Each conversation runs twice: on the default store (SQLite tracker store) and
+on the machine's PostgreSQL tracker store with the Redis lock store.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+import knowledge
+from tests.conftest import postgres_connect
+from tests.servers import say
+
+NORFOLK_SENDIASS_PHONE = "01603 704070"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def rasa_port(request: pytest.FixtureRequest) -> int:
+    return request.getfixturevalue(f"rasa_{request.param}")
+
+
+def _texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+def _buttons(replies: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [button for reply in replies for button in reply.get("buttons") or []]
+
+
+def _sender() -> str:
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def test_question_more_and_another_question(rasa_port: int) -> None:
+    sender = _sender()
+    first = say(rasa_port, sender, "what does assess plan do review mean")
+    topic = knowledge.topics()["graduated_approach"]
+    assert topic.answer in _texts(first)
+    assert "SEND Code of Practice (2015), para 6.44" in _texts(first)
+    assert f"Norfolk SENDIASS ({NORFOLK_SENDIASS_PHONE})" in _texts(first)
+    assert {"title": "Tell me more", "payload": "/tell_me_more"} in _buttons(first)
+
+    more = say(rasa_port, sender, "tell me more")
+    assert topic.more[:80] in _texts(more)
+
+    next_answer = say(rasa_port, sender, "how often should the school meet with me about his support")
+    assert knowledge.topics()["meetings_per_year"].answer in _texts(next_answer)
+
+
+def test_button_payload_answers_its_topic(rasa_port: int) -> None:
+    replies = say(rasa_port, _sender(), "/ask_six_thousand_myth")
+    assert knowledge.topics()["six_thousand_myth"].answer in _texts(replies)
+
+
+def test_benefits_question_is_out_of_scope_with_sendiass(rasa_port: int) -> None:
+    replies = say(rasa_port, _sender(), "can you help with my DLA claim")
+    text = _texts(replies)
+    assert "outside what I know" in text
+    assert NORFOLK_SENDIASS_PHONE in text
+    assert 2 <= len([b for b in _buttons(replies) if b["payload"].startswith("/ask_")]) <= 3
+
+
+def test_gibberish_gets_an_honest_not_sure(rasa_port: int) -> None:
+    replies = say(rasa_port, _sender(), "purple wardrobe trombone eleven")
+    text = _texts(replies)
+    assert "I'm not sure" in text
+    assert NORFOLK_SENDIASS_PHONE in text
+    topic_buttons = [b for b in _buttons(replies) if b["payload"].startswith("/ask_")]
+    assert 2 <= len(topic_buttons) <= 3
+
+
+def test_asking_for_a_person_gives_sendiass(rasa_port: int) -> None:
+    replies = say(rasa_port, _sender(), "can I speak to a real person please")
+    assert NORFOLK_SENDIASS_PHONE in _texts(replies)
+    assert "SENCO" in _texts(replies)
+
+
+def test_greeting_and_menu(rasa_port: int) -> None:
+    sender = _sender()
+    assert "SEN Support Assistant" in _texts(say(rasa_port, sender, "hello"))
+    menu = say(rasa_port, sender, "what can you do")
+    payloads = [b["payload"] for b in _buttons(menu)]
+    assert payloads[:len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
+
+
+def test_postgres_tracker_store_keeps_the_conversation(rasa_postgres: int, postgres_database: str) -> None:
+    sender = _sender()
+    say(rasa_postgres, sender, "what is the local offer")
+    say(rasa_postgres, sender, "tell me more")
+    with postgres_connect(postgres_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT type_name, action_name FROM events WHERE sender_id = %s ORDER BY id", (sender,))
+        rows = cursor.fetchall()
+    kinds = [kind for kind, _ in rows]
+    actions = [name for kind, name in rows if kind == "action"]
+    assert kinds.count("user") == 2
+    assert "action_answer_question" in actions and "action_tell_more" in actions

@@ -1,0 +1,104 @@
+"""The run command: starts both servers, refuses a second copy, stops everything on Ctrl-C."""
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bot import run
+from tests.servers import BIN, ROOT, base_env, free_port, say
+
+
+def _start(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=env, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def _lines(process: subprocess.Popen) -> "queue.Queue[str]":
+    lines: "queue.Queue[str]" = queue.Queue()
+
+    def pump() -> None:
+        for line in process.stdout:  # type: ignore[union-attr]
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return lines
+
+
+def _wait_for_line(lines: "queue.Queue[str]", needle: str, timeout: float) -> str:
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=1)
+        except queue.Empty:
+            continue
+        seen.append(line)
+        if needle in line:
+            return "".join(seen)
+    raise AssertionError(f"no line with {needle!r} in {timeout} s:\n{''.join(seen)}")
+
+
+@pytest.fixture
+def launcher_env(tmp_path: Path, trained_model: Path) -> Iterator[dict[str, str]]:
+    yield base_env(RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), SEN_STATE_DIR=str(tmp_path))
+
+
+def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[str, str], tmp_path: Path) -> None:
+    first = _start(launcher_env)
+    lines = _lines(first)
+    try:
+        banner = _wait_for_line(lines, "Press Ctrl-C to stop", timeout=300)
+        rasa_port = int(launcher_env["RASA_PORT"])
+        assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in banner
+        replies = say(rasa_port, "launcher-test", "what is sen support")
+        assert "Source:" in replies[0]["text"]
+
+        second = subprocess.run(
+            [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=launcher_env,
+            capture_output=True, text=True, timeout=120,
+        )
+        assert second.returncode == 1
+        assert "already running" in second.stderr
+
+        os.killpg(first.pid, signal.SIGINT)
+        assert first.wait(timeout=60) == 0
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+    assert not run.port_in_use(int(launcher_env["RASA_PORT"]))
+    assert not run.port_in_use(int(launcher_env["ACTION_PORT"]))
+    assert not (tmp_path / "run.json").exists()
+    assert (tmp_path / "tracker.db").exists()
+
+
+def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
+    import socket
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", int(launcher_env["RASA_PORT"])))
+        holder.listen()
+        result = subprocess.run(
+            [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=launcher_env,
+            capture_output=True, text=True, timeout=120,
+        )
+    assert result.returncode == 1
+    assert f"Rasa port {launcher_env['RASA_PORT']}" in result.stderr
+
+
+def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]) -> None:
+    env = dict(launcher_env, SEN_COUNCIL="atlantis")
+    result = subprocess.run(
+        [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 1
+    assert "Unknown council 'atlantis'" in result.stderr
