@@ -50,8 +50,7 @@ run: train ## Set up everything and run the assistant (Ctrl-C stops it)
 	$(PY) -m bot.run
 
 stop: ## Stop an assistant started with `make run` in another terminal
-	@$(PY) -c 'import json,os,signal,sys; from bot import run; p=run.pid_file(); \
-	  sys.exit(print("The assistant is not running.") or 0) if not p.exists() else os.kill(json.loads(p.read_text())["pid"], signal.SIGTERM)'
+	@$(PY) -m bot.run --stop
 
 test: train ## Run the whole test suite
 	$(PY) -m pytest

@@ -183,7 +183,21 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
     )
 
 
-def main() -> int:
+def stop_running() -> int:
+    """Ask a copy started in another terminal to stop, as Ctrl-C would."""
+    record = pid_file()
+    pid = int(json.loads(record.read_text()).get("pid", 0)) if record.exists() else 0
+    if not pid or not pid_alive(pid):
+        print("The assistant is not running.")
+        return 0
+    os.kill(pid, signal.SIGTERM)
+    print(f"Asked the assistant (process {pid}) to stop.")
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    if "--stop" in argv[1:]:
+        return stop_running()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rasa_port, action_port = settings.rasa_port(), settings.action_port()
     try:
@@ -242,4 +256,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))

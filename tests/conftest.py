@@ -23,16 +23,19 @@ POSTGRES_DSN = os.environ.get("SEN_TEST_POSTGRES", "host=127.0.0.1 port=5432 use
 REDIS_HOST = os.environ.get("SEN_TEST_REDIS_HOST", "127.0.0.1")
 
 
+_MEASURED: dict[str, dict[str, Any]] = {}
+
+
 def record_result(name: str, values: dict[str, Any]) -> None:
-    """Keep a figure measured by a test, for the summary at the end of the run."""
+    """Keep a figure measured by a test, for the summary at the end of the run and in results/."""
+    _MEASURED[name] = values
     RESULTS_DIR.mkdir(exist_ok=True)
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(values, indent=2))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    path = RESULTS_DIR / "nlu_heldout.json"
-    if path.exists():
-        figures = json.loads(path.read_text())
+    figures = _MEASURED.get("nlu_heldout")
+    if figures:
         terminalreporter.write_line(
             f"Held-out NLU intent accuracy: {figures['accuracy']:.1%} "
             f"({figures['correct']}/{figures['total']} messages)"
@@ -112,6 +115,11 @@ def postgres_database() -> Iterator[str]:
     admin.close()
 
 
+def lock_prefix(database: str) -> str:
+    """The Redis key prefix of the test lock store (Rasa accepts letters and digits only)."""
+    return database.replace("_", "")
+
+
 def postgres_connect(database: str) -> Any:
     params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
     params["dbname"] = database
@@ -136,7 +144,7 @@ def rasa_postgres(
             "username": params.get("user", "postgres"),
             "db": postgres_database,
         },
-        {"type": "redis", "url": REDIS_HOST, "port": 6379, "db": 0, "key_prefix": postgres_database},
+        {"type": "redis", "url": REDIS_HOST, "port": 6379, "db": 0, "key_prefix": lock_prefix(postgres_database)},
     )
     server, port = servers.start_rasa_server(server_logs, endpoints)
     yield port

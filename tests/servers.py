@@ -1,18 +1,15 @@
 """Real servers for tests: the action server and the Rasa server as subprocesses."""
 from __future__ import annotations
 
+import json
 import os
-import signal
 import socket
-import subprocess
 import sys
-import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
-import json
+from bot.run import Service, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -25,40 +22,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 240.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url}: process exited with {process.returncode}\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"{url} did not answer in {timeout} s\n{log.read_text()[-3000:]}")
-
-
-class ServerProcess:
-    """A subprocess in its own process group, with its output in a log file."""
-
-    def __init__(self, command: list[str], log: Path, env: Optional[dict[str, str]] = None) -> None:
-        self.log = log
-        handle = log.open("wb")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env, start_new_session=True
-        )
-        handle.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+def start(name: str, command: list[str], health_url: str, log: Path, env: dict[str, str]) -> Service:
+    """Start a server the way the launcher does and wait until it answers."""
+    service = Service(name=name, command=command, health_url=health_url, log_path=log)
+    service.start(env)
+    try:
+        wait_until_healthy([service], lambda: False, timeout=240)
+    except RuntimeError as problem:
+        service.stop()
+        raise RuntimeError(f"{problem}\n{log.read_text()[-3000:]}") from None
+    return service
 
 
 def base_env(**extra: str) -> dict[str, str]:
@@ -67,14 +40,15 @@ def base_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def start_action_server(log_dir: Path, **env: str) -> tuple[ServerProcess, int]:
+def start_action_server(log_dir: Path, **env: str) -> tuple[Service, int]:
     port = free_port()
-    server = ServerProcess(
+    server = start(
+        "action server",
         [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
         log_dir / f"actions-{port}.log",
         base_env(**env),
     )
-    wait_for(f"http://127.0.0.1:{port}/health", server.process, server.log)
     return server, port
 
 
@@ -91,17 +65,18 @@ def write_endpoints(path: Path, action_port: int, tracker_store: dict[str, Any],
     return path
 
 
-def start_rasa_server(log_dir: Path, endpoints: Path, **env: str) -> tuple[ServerProcess, int]:
+def start_rasa_server(log_dir: Path, endpoints: Path, **env: str) -> tuple[Service, int]:
     port = free_port()
-    server = ServerProcess(
+    server = start(
+        "Rasa server",
         [
             str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
             "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
         ],
+        f"http://127.0.0.1:{port}/",
         log_dir / f"rasa-{port}.log",
         base_env(**env),
     )
-    wait_for(f"http://127.0.0.1:{port}/", server.process, server.log)
     return server, port
 
 

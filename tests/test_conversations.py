@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 import knowledge
-from tests.conftest import postgres_connect
+import redis
+
+from tests.conftest import REDIS_HOST, lock_prefix, postgres_connect
 from tests.servers import say
 
 NORFOLK_SENDIASS_PHONE = "01603 704070"
@@ -97,3 +99,25 @@ def test_postgres_tracker_store_keeps_the_conversation(rasa_postgres: int, postg
     actions = [name for kind, name in rows if kind == "action"]
     assert kinds.count("user") == 2
     assert "action_answer_question" in actions and "action_tell_more" in actions
+
+
+def test_redis_lock_store_locks_each_turn(rasa_postgres: int, postgres_database: str) -> None:
+    client = redis.Redis(host=REDIS_HOST, port=6379, db=0)
+    previous = client.config_get("notify-keyspace-events")["notify-keyspace-events"]
+    client.config_set("notify-keyspace-events", "KA")
+    subscriber = client.pubsub()
+    sender = _sender()
+    subscriber.psubscribe(f"__keyspace@0__:{lock_prefix(postgres_database)}*{sender}")
+    try:
+        subscriber.get_message(timeout=1)
+        say(rasa_postgres, sender, "what is a SENCO")
+        operations = []
+        for _ in range(20):
+            message = subscriber.get_message(timeout=0.2)
+            if message and message["type"] == "pmessage":
+                operations.append(message["data"].decode())
+    finally:
+        subscriber.close()
+        client.config_set("notify-keyspace-events", previous)
+    assert "set" in operations, "the server took no lock in Redis for this conversation"
+    assert "del" in operations, "the lock was not released"

@@ -102,3 +102,23 @@ def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]
     )
     assert result.returncode == 1
     assert "Unknown council 'atlantis'" in result.stderr
+
+
+def test_stop_with_nothing_running_says_so(launcher_env: dict[str, str]) -> None:
+    result = subprocess.run(
+        [str(BIN / "python"), "-m", "bot.run", "--stop"], cwd=ROOT, env=launcher_env,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0
+    assert "not running" in result.stdout
+
+
+def test_a_stale_record_from_a_crashed_run_does_not_block(
+    launcher_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SEN_STATE_DIR", str(tmp_path))
+    dead_pid = subprocess.Popen(["true"])
+    dead_pid.wait()
+    (tmp_path / "run.json").write_text(f'{{"pid": {dead_pid.pid}, "rasa_port": 5005}}')
+    run.check_not_running({"Rasa": int(launcher_env["RASA_PORT"])})
+    assert not (tmp_path / "run.json").exists()
