@@ -85,6 +85,29 @@ async def conversations(url: str, texts: list[str], concurrent: int, turns: int,
     }
 
 
+def sequential(url: str, texts: list[str], conversations_count: int, turns: int) -> dict[str, Any]:
+    """One message at a time: ``conversations_count`` conversations of ``turns`` turns, one after another."""
+    latencies: list[float] = []
+
+    async def run() -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+            for conversation in range(conversations_count):
+                for turn in range(turns):
+                    text = texts[(conversation * turns + turn) % len(texts)]
+                    latencies.append(await send(session, url, f"bench-seq-{conversation}", text))
+
+    started = time.perf_counter()
+    asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    return {
+        "conversations": conversations_count,
+        "turns_each": turns,
+        "messages": len(latencies),
+        "throughput_msgs_per_s": round(len(latencies) / elapsed, 1),
+        **summary(latencies),
+    }
+
+
 async def long_conversation(url: str, texts: list[str], turns: int) -> dict[str, Any]:
     latencies: list[float] = []
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
@@ -148,7 +171,7 @@ def main() -> int:
     url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
     try:
         asyncio.run(conversations(url, texts, 2, 5, "warmup"))
-        results["sequential"] = asyncio.run(conversations(url, texts, 1, 200, "seq"))
+        results["sequential"] = sequential(url, texts, conversations_count=20, turns=10)
         results["concurrency"] = [
             asyncio.run(conversations(url, texts, count, turns, f"c{count}"))
             for count, turns in ((1, 60), (10, 20), (50, 10))

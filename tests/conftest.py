@@ -97,9 +97,7 @@ def rasa_sqlite(action_server: int, server_logs: Path, tmp_path_factory: pytest.
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database on the machine's server, dropped afterwards."""
+def _fresh_postgres_database() -> Iterator[str]:
     name = f"sen_test_{uuid.uuid4().hex[:10]}"
     admin = psycopg2.connect(POSTGRES_DSN)
     admin.autocommit = True
@@ -113,6 +111,27 @@ def postgres_database() -> Iterator[str]:
         )
         cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database on the machine's server for the session, dropped afterwards."""
+    yield from _fresh_postgres_database()
+
+
+def postgres_url(database: str) -> str:
+    params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
+    return f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{database}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database, on SQLite and on the machine's PostgreSQL, for store tests."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+    else:
+        for name in _fresh_postgres_database():
+            yield postgres_url(name)
 
 
 def lock_prefix(database: str) -> str:

@@ -1,0 +1,41 @@
+"""Engines and sessions. The database is chosen by one setting, DATABASE_URL."""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot import settings
+
+
+def database_url() -> str:
+    """``DATABASE_URL`` if set, else a SQLite file in the state folder."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{settings.state_dir() / 'sen_support.db'}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True)
+
+
+@lru_cache(maxsize=None)
+def engine_for(url: str) -> Engine:
+    return make_engine(url)
+
+
+def sessions(url: str | None = None) -> sessionmaker:
+    """A session factory for the configured database: ``with sessions().begin() as session:``."""
+    return sessionmaker(engine_for(url or database_url()), class_=Session, future=True, expire_on_commit=False)

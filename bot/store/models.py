@@ -1,0 +1,264 @@
+"""Tables of the store.
+
+Children's records are special-category data: every look-up or change of a
+pupil's record is written to ``audit_events`` by the query layer, and chat
+identities are stored only as keyed digests, never as raw channel ids.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class StaffRole(str, enum.Enum):
+    senco = "senco"
+    teacher = "teacher"
+    admin = "admin"
+
+
+class LevelOfNeed(str, enum.Enum):
+    sen_support = "sen_support"
+    ehcp = "ehcp"
+
+
+class AreaOfNeed(str, enum.Enum):
+    cognition_learning = "cognition_learning"
+    communication_interaction = "communication_interaction"
+    sensory_physical = "sensory_physical"
+    semh = "semh"
+    medical = "medical"
+
+
+class PlanStatus(str, enum.Enum):
+    draft = "draft"
+    agreed = "agreed"
+    superseded = "superseded"
+
+
+class TargetProgress(str, enum.Enum):
+    achieved = "achieved"
+    not_achieved = "not_achieved"
+    progress = "progress"
+
+
+class School(Base):
+    __tablename__ = "schools"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False, unique=True)
+    council = Column(String(40), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    staff = relationship("Staff", back_populates="school")
+    pupils = relationship("Pupil", back_populates="school")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+    id = Column(Integer, primary_key=True)
+    school_id = Column(Integer, ForeignKey("schools.id"), nullable=False, index=True)
+    name = Column(String(200), nullable=False)
+    role = Column(Enum(StaffRole, name="staff_role"), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    school = relationship("School", back_populates="staff")
+
+
+class Pupil(Base):
+    __tablename__ = "pupils"
+    id = Column(Integer, primary_key=True)
+    school_id = Column(Integer, ForeignKey("schools.id"), nullable=False, index=True)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False)
+    date_of_birth = Column(Date, nullable=False)
+    year_group = Column(String(40), nullable=False)
+    form = Column(String(40))
+    class_teacher_id = Column(Integer, ForeignKey("staff.id"))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    school = relationship("School", back_populates="pupils")
+    class_teacher = relationship("Staff")
+    plans = relationship("SupportPlan", back_populates="pupil", order_by="SupportPlan.version")
+    reviews = relationship("Review", back_populates="pupil", order_by="Review.scheduled_for")
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Parent(Base):
+    __tablename__ = "parents"
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ParentPupil(Base):
+    """A parent or carer of a pupil."""
+
+    __tablename__ = "parent_pupils"
+    parent_id = Column(Integer, ForeignKey("parents.id"), primary_key=True)
+    pupil_id = Column(Integer, ForeignKey("pupils.id"), primary_key=True)
+    relationship_to_pupil = Column(String(60), nullable=False, default="parent")
+
+
+class SupportPlan(Base):
+    """One version of a pupil's SEN Support Plan, with every field of the template."""
+
+    __tablename__ = "support_plans"
+    __table_args__ = (UniqueConstraint("pupil_id", "version", name="uq_plan_version"),)
+    id = Column(Integer, primary_key=True)
+    pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
+    version = Column(Integer, nullable=False)
+    status = Column(Enum(PlanStatus, name="plan_status"), nullable=False, default=PlanStatus.draft)
+    level_of_need = Column(Enum(LevelOfNeed, name="level_of_need"))
+    main_area_of_need = Column(Enum(AreaOfNeed, name="area_of_need"))
+    cluster_funding = Column(String(20))  # yes, no or requested
+    cluster_funding_details = Column(Text)
+    cluster_funding_requested_on = Column(Date)
+    professionals_involved = Column(Text)
+    previous_attainment = Column(Text)
+    previous_progress = Column(Text)
+    current_attainment = Column(Text)
+    expected_attainment = Column(Text)
+    current_progress = Column(Text)
+    interventions = Column(Text)
+    how_needs_identified = Column(Text)
+    parent_new_information = Column(Text)
+    strengths = Column(Text)
+    finding_things_hard_when = Column(Text)
+    how_i_like_support = Column(Text)
+    parent_role = Column(Text)
+    child_role = Column(Text)
+    class_teacher_role = Column(Text)
+    agreed_by_senco_name = Column(String(200))
+    agreed_on = Column(Date)
+    review_date = Column(Date)
+    parents_notified_on = Column(Date)
+    created_by_staff_id = Column(Integer, ForeignKey("staff.id"))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    pupil = relationship("Pupil", back_populates="plans")
+    targets = relationship(
+        "Target", back_populates="plan", order_by="Target.position", cascade="all, delete-orphan"
+    )
+
+
+class Target(Base):
+    """A row of the plan's targets table."""
+
+    __tablename__ = "targets"
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(Integer, ForeignKey("support_plans.id"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    difficulty = Column(Text, nullable=False)
+    provision_who = Column(Text)
+    provision_what = Column(Text)
+    provision_when = Column(Text)
+    provision_how_often = Column(Text)
+    outcome = Column(Text, nullable=False)
+    progress = Column(Enum(TargetProgress, name="target_progress"))
+    progress_notes = Column(Text)
+    next_steps = Column(Text)
+
+    plan = relationship("SupportPlan", back_populates="targets")
+
+
+class Review(Base):
+    """A review meeting: booked for a date, and held with notes of what was agreed."""
+
+    __tablename__ = "reviews"
+    id = Column(Integer, primary_key=True)
+    pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
+    plan_id = Column(Integer, ForeignKey("support_plans.id"))
+    scheduled_for = Column(Date, nullable=False, index=True)
+    held_on = Column(Date)
+    attendees = Column(Text)
+    outcomes = Column(Text)
+    parent_views = Column(Text)
+    pupil_views = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    pupil = relationship("Pupil", back_populates="reviews")
+
+
+class ChatIdentity(Base):
+    """A chat user on one channel, linked to a member of staff or a parent.
+
+    ``identity_digest`` is a keyed hash of the channel's user id, so the
+    store never holds a raw Telegram id or web session id.
+    """
+
+    __tablename__ = "chat_identities"
+    __table_args__ = (
+        UniqueConstraint("channel", "identity_digest", name="uq_chat_identity"),
+        CheckConstraint("(staff_id IS NULL) <> (parent_id IS NULL)", name="ck_identity_one_person"),
+    )
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(40), nullable=False)
+    identity_digest = Column(String(64), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    parent_id = Column(Integer, ForeignKey("parents.id"))
+    linked_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class LinkCode(Base):
+    """A one-time code: links staff to their chat identity, or a parent to one pupil."""
+
+    __tablename__ = "link_codes"
+    __table_args__ = (CheckConstraint("(staff_id IS NULL) <> (parent_id IS NULL)", name="ck_code_one_person"),)
+    id = Column(Integer, primary_key=True)
+    code_digest = Column(String(64), nullable=False, unique=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"))
+    parent_id = Column(Integer, ForeignKey("parents.id"))
+    pupil_id = Column(Integer, ForeignKey("pupils.id"))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+    used_at = Column(DateTime)
+
+
+class CodeAttempt(Base):
+    """A wrong code typed by a chat identity, for throttling guesses."""
+
+    __tablename__ = "code_attempts"
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(40), nullable=False)
+    identity_digest = Column(String(64), nullable=False, index=True)
+    attempted_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Who read or changed what, when and through which channel."""
+
+    __tablename__ = "audit_events"
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    channel = Column(String(40), nullable=False)
+    actor_kind = Column(String(20), nullable=False)  # staff, parent, unlinked, admin
+    actor_id = Column(Integer)
+    action = Column(String(60), nullable=False)
+    pupil_id = Column(Integer, ForeignKey("pupils.id"), index=True)
+    allowed = Column(Boolean, nullable=False)
+    detail = Column(Text)

@@ -1,0 +1,45 @@
+"""Migrations build the store from empty and take it down again, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select
+
+from bot.store import migrate
+from bot.store.db import make_engine, sessions
+from bot.store.models import Base, Pupil, School, SupportPlan, Target
+
+
+def test_upgrade_matches_the_models_and_downgrade_empties(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    engine = make_engine(store_url)
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+    migrate.downgrade(store_url)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            types = connection.exec_driver_sql("SELECT typname FROM pg_type WHERE typtype = 'e'").scalars().all()
+        assert types == []
+    engine.dispose()
+
+
+def test_plans_keep_their_versions_and_targets(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    factory = sessions(store_url)
+    with factory.begin() as session:
+        school = School(name="Larkspur Primary (fictional)", council="norfolk")
+        pupil = Pupil(school=school, first_name="Amy", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+        first = SupportPlan(pupil=pupil, version=1, strengths="loves drawing")
+        first.targets.append(Target(position=1, difficulty="reading", outcome="reads 20 words by July"))
+        session.add_all([school, pupil, first, SupportPlan(pupil=pupil, version=2, strengths="loves drawing and maps")])
+    with factory() as session:
+        plans = session.execute(select(SupportPlan).order_by(SupportPlan.version)).scalars().all()
+        assert [plan.version for plan in plans] == [1, 2]
+        assert [target.outcome for target in plans[0].targets] == ["reads 20 words by July"]
+    make_engine(store_url).dispose()
