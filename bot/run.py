@@ -23,6 +23,8 @@ from typing import Callable, Optional
 
 import knowledge
 from bot import settings
+from bot.store import migrate
+from bot.store.db import database_url
 
 logger = logging.getLogger("sen-support")
 
@@ -211,6 +213,8 @@ def main(argv: list[str]) -> int:
     state = settings.state_dir()
     log_dir = state / "log"
     state.mkdir(parents=True, exist_ok=True)
+    logger.info("Migrating the database (%s)...", database_url().split("@")[-1])
+    migrate.upgrade()
     record = pid_file()
     record.write_text(json.dumps({"pid": os.getpid(), "rasa_port": rasa_port, "action_port": action_port}))
 

@@ -29,3 +29,22 @@ def action_port() -> int:
 def state_dir() -> Path:
     """Where running processes keep their pid file and logs."""
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))
+
+
+def identity_key() -> bytes:
+    """The secret that turns chat user ids into digests before they are stored.
+
+    Set ``SEN_IDENTITY_KEY`` in production. Without it, a random key is made
+    once and kept in the state folder, which is enough for one machine.
+    """
+    configured = os.environ.get("SEN_IDENTITY_KEY")
+    if configured:
+        return configured.encode()
+    path = state_dir() / "identity.key"
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -79,6 +80,8 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
     assert not run.port_in_use(int(launcher_env["ACTION_PORT"]))
     assert not (tmp_path / "run.json").exists()
     assert (tmp_path / "tracker.db").exists()
+    with sqlite3.connect(tmp_path / "sen_support.db") as database:
+        assert database.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
 
 
 def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
