@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import PERSON_BUTTON, current_council, latest_intent, likely_topics, topic_buttons
+from actions.records import ActionLinkAccount, find_code
 
 
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -22,6 +23,16 @@ def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     )
 
 
+async def _link_or_not_sure(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any], events: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """A message holding a code links with it, whatever the classifier made of it; else "not sure"."""
+    if find_code(tracker.latest_message.get("text") or ""):
+        return await ActionLinkAccount().run(dispatcher, tracker, domain)
+    _not_sure(dispatcher, tracker)
+    return events
+
+
 class ActionNotSure(Action):
     """For messages the classifier is not confident about."""
 
@@ -31,8 +42,7 @@ class ActionNotSure(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        _not_sure(dispatcher, tracker)
-        return []
+        return await _link_or_not_sure(dispatcher, tracker, domain, [])
 
 
 class ActionDefaultFallback(Action):
@@ -47,8 +57,7 @@ class ActionDefaultFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        _not_sure(dispatcher, tracker)
-        return [UserUtteranceReverted()]
+        return await _link_or_not_sure(dispatcher, tracker, domain, [UserUtteranceReverted()])
 
 
 class ActionOutOfScope(Action):

@@ -5,13 +5,16 @@ store in a temporary folder, as `make run` uses), then measures:
 start-up time, sequential latency, latency and throughput at 1, 10 and 50
 concurrent conversations, latency at turn 10 and turn 300 of one long
 conversation, server memory, and (unless --skip-training) training time.
-Results are written to bench/results.json.
+It then measures the look-up actions with 100,000 pupils in the store, on
+SQLite and on PostgreSQL (bench/lookups.py). Results are written to
+bench/results.json.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -25,32 +28,23 @@ from typing import Any
 import aiohttp
 import yaml
 
+import knowledge
+
+from bench import lookups
+from bench.stats import summary
 from tests import servers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 HELDOUT = servers.ROOT / "tests" / "data" / "nlu_heldout.yml"
+POSTGRES_DSN = os.environ.get("SEN_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test")
 
 
 def questions() -> list[str]:
     texts = []
     for block in yaml.safe_load(HELDOUT.read_text())["nlu"]:
-        if block["intent"].startswith("ask_"):
+        if knowledge.topic_for_intent(block["intent"]):
             texts += [line.strip()[2:] for line in block["examples"].splitlines() if line.strip().startswith("- ")]
     return texts
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def summary(latencies: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": round(percentile(latencies, 0.50) * 1000, 1),
-        "p95_ms": round(percentile(latencies, 0.95) * 1000, 1),
-        "mean_ms": round(statistics.mean(latencies) * 1000, 1),
-    }
 
 
 async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
@@ -148,20 +142,11 @@ def training_seconds() -> float:
         return round(time.perf_counter() - started, 1)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--skip-training", action="store_true", help="do not time a full training run")
-    parser.add_argument("--long-turns", type=int, default=300)
-    args = parser.parse_args()
-
+def conversation_figures(long_turns: int, store_url: str) -> dict[str, Any]:
     texts = questions()
-    results: dict[str, Any] = {
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cores": __import__("os").cpu_count(), "python": platform.python_version()},
-        "tracker_store": "SQLite",
-    }
+    results: dict[str, Any] = {"tracker_store": "SQLite"}
     logs = Path(tempfile.mkdtemp(prefix="sen-bench-"))
-    action, action_port = servers.start_action_server(logs)
+    action, action_port = servers.start_action_server(logs, DATABASE_URL=store_url)
     endpoints = servers.write_endpoints(
         logs / "endpoints.yml", action_port, {"type": "SQL", "dialect": "sqlite", "db": str(logs / "tracker.db")}
     )
@@ -176,18 +161,40 @@ def main() -> int:
             asyncio.run(conversations(url, texts, count, turns, f"c{count}"))
             for count, turns in ((1, 60), (10, 20), (50, 10))
         ]
-        results["long_conversation"] = asyncio.run(long_conversation(url, texts, args.long_turns))
+        results["long_conversation"] = asyncio.run(long_conversation(url, texts, long_turns))
         results["memory_mb"] = {"rasa_server": rss_mb(rasa.process.pid), "action_server": rss_mb(action.process.pid)}
     finally:
         rasa.stop()
         action.stop()
         shutil.rmtree(logs, ignore_errors=True)
-    if not args.skip_training:
-        results["training_s"] = training_seconds()
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-training", action="store_true", help="do not time a full training run")
+    parser.add_argument("--long-turns", type=int, default=300)
+    parser.add_argument("--only", choices=["all", "conversations", "lookups"], default="all",
+                        help="measure one part; the other figures in results.json are kept")
+    parser.add_argument("--pupils", type=int, default=100_000, help="pupils in the store for the look-up bench")
+    parser.add_argument("--calls", type=int, default=200, help="calls per look-up action")
+    args = parser.parse_args()
+
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if args.only != "all" and RESULTS.exists() else {}
+    results.update({
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+    })
+    if args.only in ("all", "conversations"):
+        with tempfile.TemporaryDirectory() as folder:
+            results.update(conversation_figures(args.long_turns, f"sqlite:///{folder}/store.db"))
+        if not args.skip_training:
+            results["training_s"] = training_seconds()
+    if args.only in ("all", "lookups"):
+        results["lookups"] = lookups.run(POSTGRES_DSN, pupils=args.pupils, calls=args.calls)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
+from sqlalchemy import select
+
 import knowledge
-from bot import settings
-from bot.store import migrate
-from bot.store.db import database_url
+from bot import admin, settings
+from bot.store import demo, migrate
+from bot.store.db import database_url, sessions
+from bot.store.models import School
 
 logger = logging.getLogger("sen-support")
 
@@ -185,6 +188,23 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
     )
 
 
+def prepare_demo() -> str:
+    """Seed the fictional demo school into an empty database, and give codes to try it.
+
+    Fresh codes are printed on every start while the demo school exists (codes
+    are kept only as digests, so old ones cannot be shown again). ``SEN_DEMO=0``
+    turns this off.
+    """
+    if not settings.demo_enabled():
+        return ""
+    with sessions().begin() as session:
+        empty = session.execute(select(School.id).limit(1)).first() is None
+        found = demo.seed(session, council=settings.council_id()) if empty else demo.find_demo(session)
+        if found is None:
+            return ""
+        return admin.demo_banner(demo.codes(session, found))
+
+
 def stop_running() -> int:
     """Ask a copy started in another terminal to stop, as Ctrl-C would."""
     record = pid_file()
@@ -215,6 +235,7 @@ def main(argv: list[str]) -> int:
     state.mkdir(parents=True, exist_ok=True)
     logger.info("Migrating the database (%s)...", database_url().split("@")[-1])
     migrate.upgrade()
+    demo_text = prepare_demo()
     record = pid_file()
     record.write_text(json.dumps({"pid": os.getpid(), "rasa_port": rasa_port, "action_port": action_port}))
 
@@ -239,6 +260,8 @@ def main(argv: list[str]) -> int:
             service.start(env)
         if wait_until_healthy(running, lambda: stopping):
             print(banner(rasa_port, place, log_dir), flush=True)
+            if demo_text:
+                print(demo_text + "\n", flush=True)
         while not stopping:
             for service in running:
                 code = service.exited()

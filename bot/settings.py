@@ -26,6 +26,11 @@ def action_port() -> int:
     return int(os.environ.get("ACTION_PORT", "5055"))
 
 
+def demo_enabled() -> bool:
+    """Whether the run command seeds the fictional demo school and prints codes (``SEN_DEMO``)."""
+    return os.environ.get("SEN_DEMO", "1").strip().lower() not in {"0", "no", "false", "off"}
+
+
 def state_dir() -> Path:
     """Where running processes keep their pid file and logs."""
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))

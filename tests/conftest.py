@@ -56,14 +56,19 @@ def make_tracker(
     ranking: Optional[list[tuple[str, float]]] = None,
     events: Optional[list[dict[str, Any]]] = None,
     sender_id: str = "test-user",
+    entities: Optional[dict[str, str]] = None,
+    channel: Optional[str] = None,
 ) -> Tracker:
     latest = {
         "text": text,
         "intent": {"name": intent, "confidence": 1.0} if intent else {},
         "intent_ranking": [{"name": name, "confidence": score} for name, score in (ranking or [])],
-        "entities": [],
+        "entities": [{"entity": name, "value": value} for name, value in (entities or {}).items()],
     }
-    return Tracker(sender_id, slots or {}, latest, events or [], False, None, {}, "action_listen")
+    events = list(events or [])
+    if channel:
+        events.append({"event": "user", "text": text, "input_channel": channel, "parse_data": latest})
+    return Tracker(sender_id, slots or {}, latest, events, False, None, {}, "action_listen")
 
 
 @pytest.fixture
@@ -76,9 +81,57 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
 
 
+TEST_IDENTITY_KEY = "tests-identity-key"
+
+
+def _seeded(url: str) -> str:
+    from bot.store import demo, migrate
+    from bot.store.db import sessions
+
+    migrate.upgrade(url)
+    with sessions(url).begin() as session:
+        demo.seed(session)
+    return url
+
+
 @pytest.fixture(scope="session")
-def action_server(trained_model: Path, server_logs: Path) -> Iterator[int]:
-    server, port = servers.start_action_server(server_logs)
+def demo_store(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite store holding the demo school, used by the action server of the tests."""
+    return _seeded(f"sqlite:///{tmp_path_factory.mktemp('store') / 'store.db'}")
+
+
+@pytest.fixture(scope="session")
+def demo_store_postgres() -> Iterator[str]:
+    """A PostgreSQL store holding the demo school, in a database of its own."""
+    for name in _fresh_postgres_database():
+        url = _seeded(postgres_url(name))
+        yield url
+        from bot.store.db import engine_for
+
+        engine_for(url).dispose()
+
+
+def demo_codes(url: str) -> Any:
+    """Fresh codes for the demo SENCO and parent in the store at ``url``."""
+    from bot.store import demo
+    from bot.store.db import sessions
+
+    with sessions(url).begin() as session:
+        return demo.codes(session, demo.find_demo(session))
+
+
+@pytest.fixture(scope="session")
+def action_server(trained_model: Path, server_logs: Path, demo_store: str) -> Iterator[int]:
+    server, port = servers.start_action_server(server_logs, DATABASE_URL=demo_store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY)
+    yield port
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def action_server_postgres(trained_model: Path, server_logs: Path, demo_store_postgres: str) -> Iterator[int]:
+    server, port = servers.start_action_server(
+        server_logs, DATABASE_URL=demo_store_postgres, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY
+    )
     yield port
     server.stop()
 
@@ -134,6 +187,18 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
             yield postgres_url(name)
 
 
+@pytest.fixture
+def factory(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A migrated, empty store on ``store_url`` and its session factory."""
+    from bot.store import migrate
+    from bot.store.db import make_engine, sessions
+
+    monkeypatch.setenv("SEN_IDENTITY_KEY", "test-key")
+    migrate.upgrade(store_url)
+    yield sessions(store_url)
+    make_engine(store_url).dispose()
+
+
 def lock_prefix(database: str) -> str:
     """The Redis key prefix of the test lock store (Rasa accepts letters and digits only)."""
     return database.replace("_", "")
@@ -147,14 +212,17 @@ def postgres_connect(database: str) -> Any:
 
 @pytest.fixture(scope="session")
 def rasa_postgres(
-    action_server: int, server_logs: Path, postgres_database: str, tmp_path_factory: pytest.TempPathFactory
+    action_server_postgres: int, server_logs: Path, postgres_database: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[int]:
-    """A Rasa server with its tracker store on PostgreSQL and its lock store on Redis."""
+    """A Rasa server with its tracker store on PostgreSQL and its lock store on Redis.
+
+    Its action server keeps pupils' records on PostgreSQL too.
+    """
     params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
     folder = tmp_path_factory.mktemp("postgres")
     endpoints = servers.write_endpoints(
         folder / "endpoints.yml",
-        action_server,
+        action_server_postgres,
         {
             "type": "SQL",
             "dialect": "postgresql",

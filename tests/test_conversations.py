@@ -13,7 +13,7 @@ import pytest
 import knowledge
 import redis
 
-from tests.conftest import REDIS_HOST, lock_prefix, postgres_connect
+from tests.conftest import REDIS_HOST, demo_codes, lock_prefix, postgres_connect
 from tests.servers import say
 
 NORFOLK_SENDIASS_PHONE = "01603 704070"
@@ -121,3 +121,73 @@ def test_redis_lock_store_locks_each_turn(rasa_postgres: int, postgres_database:
         client.config_set("notify-keyspace-events", previous)
     assert "set" in operations, "the server took no lock in Redis for this conversation"
     assert "del" in operations, "the lock was not released"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def rasa_and_store(request: pytest.FixtureRequest) -> tuple[int, str]:
+    """A Rasa server, and the URL of the store its action server reads pupils' records from."""
+    store = "demo_store" if request.param == "sqlite" else "demo_store_postgres"
+    return request.getfixturevalue(f"rasa_{request.param}"), request.getfixturevalue(store)
+
+
+def _audit_rows(store_url: str, since: int) -> list[Any]:
+    from sqlalchemy import select
+
+    from bot.store.db import sessions
+    from bot.store.models import AuditEvent
+
+    with sessions(store_url)() as session:
+        return session.execute(select(AuditEvent).where(AuditEvent.id > since).order_by(AuditEvent.id)).scalars().all()
+
+
+def _last_audit_id(store_url: str) -> int:
+    rows = _audit_rows(store_url, 0)
+    return rows[-1].id if rows else 0
+
+
+def test_senco_links_and_looks_up_reviews(rasa_and_store: tuple[int, str]) -> None:
+    port, store = rasa_and_store
+    codes = demo_codes(store)
+    sender = _sender()
+    assert "linked as Mrs Priya Ashdown (SENCO)" in _texts(say(port, sender, f"my code is {codes.staff_code}"))
+    overdue = _texts(say(port, sender, "which reviews are overdue?"))
+    assert overdue.startswith("Overdue reviews") and "Ben Okafor (Year 4): was due" in overdue
+    assert "Chloe Hartley (Year 2): no review booked" in overdue
+
+    replies = say(port, sender, "when is amy's next review")
+    assert [b["title"] for b in _buttons(replies)] == ["Amy Carter (Year 3)", "Amy Fenwick (Year 5)"]
+    answer = _texts(say(port, sender, _buttons(replies)[0]["payload"]))
+    assert answer.startswith("Amy Carter's next review is on ") and "(in 10 days)" in answer
+    targets = _texts(say(port, sender, "and what are her targets?"))
+    assert targets.startswith("Amy's targets") and "Phase 5 words" in targets
+
+    assert "no longer linked" in _texts(say(port, sender, "forget me on this device"))
+    assert _texts(say(port, sender, "which reviews are overdue?")).startswith("Lists of reviews are for school staff")
+
+
+def test_parent_sees_only_their_child(rasa_and_store: tuple[int, str]) -> None:
+    port, store = rasa_and_store
+    codes = demo_codes(store)
+    sender = _sender()
+    start = _last_audit_id(store)
+    assert "parent or carer of Amy" in _texts(say(port, sender, f"my code is {codes.parent_code}"))
+    plan = _texts(say(port, sender, "what's in my child's plan?"))
+    assert plan.startswith("Amy's SEN Support Plan") and "Strengths:" in plan
+    refused = _texts(say(port, sender, "what's in Ben's plan?"))
+    assert refused.startswith("Sorry, I can only share the records of the child your access code is for (Amy)")
+    assert "Okafor" not in refused
+    overdue = _texts(say(port, sender, "which reviews are overdue"))
+    assert "Ben" not in overdue and "for school staff" in overdue
+    events = [(e.action, e.allowed, e.actor_kind, e.channel) for e in _audit_rows(store, start)]
+    assert events == [
+        ("link", True, "parent", "rest"),
+        ("read_plan", True, "parent", "rest"),
+        ("read_plan", False, "parent", "rest"),
+        ("list_reviews", False, "parent", "rest"),
+    ]
+
+
+def test_unlinked_user_asking_for_a_pupil_gets_a_polite_refusal(rasa_port: int) -> None:
+    reply = _texts(say(rasa_port, _sender(), "when is Amy Carter's next review?"))
+    assert reply.startswith("I can only show a pupil's records to school staff and parents who have linked this chat.")
+    assert "Amy" not in reply

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import signal
 import sqlite3
 import subprocess
@@ -63,6 +64,16 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
         assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in banner
         replies = say(rasa_port, "launcher-test", "what is sen support")
         assert "Source:" in replies[0]["text"]
+
+        demo_text = _wait_for_line(lines, "Codes work once", timeout=10)
+        staff_code = re.search(r"Staff code for the SENCO, [^:]+: (\S+)", demo_text).group(1)
+        parent_code = re.search(r"Parent code for [^:]+: (\S+)", demo_text).group(1)
+        linked = say(rasa_port, "newcomer-senco", f"my code is {staff_code}")
+        assert "linked as Mrs Priya Ashdown (SENCO)" in linked[0]["text"]
+        overdue = say(rasa_port, "newcomer-senco", "which reviews are overdue?")
+        assert "Ben Okafor (Year 4): was due" in overdue[0]["text"]
+        linked = say(rasa_port, "newcomer-parent", f"my code is {parent_code}")
+        assert "parent or carer of Amy" in linked[0]["text"]
 
         second = subprocess.run(
             [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=launcher_env,

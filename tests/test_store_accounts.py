@@ -2,25 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterator
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot.store import accounts, migrate
-from bot.store.db import make_engine, sessions
+from bot.store import accounts
 from bot.store.models import AuditEvent, ChatIdentity, LinkCode, Parent, Pupil, School, Staff, StaffRole
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)
-
-
-@pytest.fixture
-def factory(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[sessionmaker]:
-    monkeypatch.setenv("SEN_IDENTITY_KEY", "test-key")
-    migrate.upgrade(store_url)
-    yield sessions(store_url)
-    make_engine(store_url).dispose()
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Optional
+from typing import Iterable, Optional
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot import settings
@@ -31,8 +31,8 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 class Person:
     """Who a linked chat user is."""
 
-    kind: str  # "staff" or "parent"
-    id: int
+    kind: str  # "staff", "parent" or "admin" (the admin command)
+    id: Optional[int]
     school_id: Optional[int] = None
     pupil_ids: tuple[int, ...] = ()
 
@@ -54,8 +54,15 @@ def code_digest(code: str) -> str:
 
 
 def new_code() -> str:
-    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-    return f"{raw[:4]}-{raw[4:]}"
+    """Eight characters as XXXX-XXXX, with at least one digit and one letter.
+
+    Ambiguous characters (0/O, 1/I) are left out of the alphabet; the digit
+    tells a code apart from a word when someone types it into the chat.
+    """
+    while True:
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if any(ch.isdigit() for ch in raw) and any(ch.isalpha() for ch in raw):
+            return f"{raw[:4]}-{raw[4:]}"
 
 
 def audit(
@@ -72,7 +79,7 @@ def audit(
     session.add(
         AuditEvent(
             channel=channel,
-            actor_kind=actor.kind if actor else "unlinked",
+            actor_kind=actor.kind if actor else "unlinked",  # staff, parent, admin or unlinked
             actor_id=actor.id if actor else None,
             action=action,
             pupil_id=pupil_id,
@@ -80,6 +87,17 @@ def audit(
             detail=detail,
         )
     )
+
+
+def audit_reads(session: Session, *, channel: str, actor: Person, action: str, pupil_ids: Iterable[int]) -> None:
+    """Record that one person saw several pupils' records, as one event per pupil, in one statement."""
+    rows = [
+        {"at": utcnow(), "channel": channel, "actor_kind": actor.kind, "actor_id": actor.id, "action": action,
+         "pupil_id": pupil_id, "allowed": True, "detail": None}
+        for pupil_id in pupil_ids
+    ]
+    if rows:
+        session.execute(insert(AuditEvent), rows)
 
 
 def issue_staff_code(session: Session, staff_id: int, now: Optional[dt.datetime] = None) -> str:
@@ -105,6 +123,12 @@ def _recent_wrong_codes(session: Session, digest: str, now: dt.datetime) -> int:
             CodeAttempt.identity_digest == digest, CodeAttempt.attempted_at > now - THROTTLE_WINDOW
         )
     ).scalar_one()
+
+
+def tries_left(session: Session, channel: str, external_id: str, now: Optional[dt.datetime] = None) -> int:
+    """How many more wrong codes this chat user may type before the pause."""
+    used = _recent_wrong_codes(session, identity_digest(channel, external_id), now or utcnow())
+    return max(0, MAX_WRONG_CODES - used)
 
 
 def redeem_code(
@@ -158,6 +182,9 @@ def who_is(session: Session, channel: str, external_id: str) -> Optional[Person]
         select(ParentPupil.pupil_id).where(ParentPupil.parent_id == identity.parent_id).order_by(ParentPupil.pupil_id)
     ).scalars().all()
     return Person(kind="parent", id=identity.parent_id, pupil_ids=tuple(pupils))
+
+
+ADMIN = Person(kind="admin", id=None)
 
 
 def unlink(session: Session, channel: str, external_id: str) -> bool:

@@ -1,0 +1,234 @@
+"""The admin command: schools, staff, pupils, access codes, demo data and the audit trail.
+
+Usage: python -m bot.admin COMMAND [options]   (``--help`` on any command)
+
+Every change is written to the audit trail as done by "admin". The database
+is the one the assistant uses (``DATABASE_URL``, or SQLite under var/).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from typing import Optional, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import dates, settings
+from bot.store import demo, migrate
+from bot.store.accounts import ADMIN, audit, issue_parent_code, issue_staff_code
+from bot.store.db import sessions
+from bot.store.models import AuditEvent, Parent, Pupil, School, Staff, StaffRole
+
+
+class AdminError(Exception):
+    """A problem with what was asked, explained for the person at the keyboard."""
+
+
+def _school(session: Session, name: str) -> School:
+    school = session.execute(select(School).where(School.name == name)).scalar_one_or_none()
+    if school is None:
+        known = session.execute(select(School.name).order_by(School.name)).scalars().all()
+        raise AdminError(f"There is no school called {name!r}. Known schools: {', '.join(known) or 'none yet'}.")
+    return school
+
+
+def _date(text: str) -> dt.date:
+    import dateparser
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        pass
+    parsed = dateparser.parse(text, languages=["en"], settings={"DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first"})
+    if parsed is None:
+        raise AdminError(f"I couldn't read {text!r} as a date. Try 2017-03-14 or '14 March 2017'.")
+    return parsed.date()
+
+
+def create_school(session: Session, name: str, council: str) -> School:
+    if session.execute(select(School).where(School.name == name)).scalar_one_or_none():
+        raise AdminError(f"A school called {name!r} already exists.")
+    school = School(name=name, council=council)
+    session.add(school)
+    session.flush()
+    audit(session, channel="admin", actor=ADMIN, action="create_school", allowed=True, detail=f"school {school.id}")
+    return school
+
+
+def add_staff(session: Session, school_name: str, name: str, role: str) -> tuple[Staff, str]:
+    school = _school(session, school_name)
+    staff = Staff(school_id=school.id, name=name, role=StaffRole(role))
+    session.add(staff)
+    session.flush()
+    code = issue_staff_code(session, staff.id)
+    audit(session, channel="admin", actor=ADMIN, action="add_staff", allowed=True, detail=f"staff {staff.id}")
+    return staff, code
+
+
+def staff_code(session: Session, staff_id: int) -> str:
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise AdminError(f"There is no active member of staff with id {staff_id}.")
+    code = issue_staff_code(session, staff_id)
+    audit(session, channel="admin", actor=ADMIN, action="issue_code", allowed=True, detail=f"staff {staff_id}")
+    return code
+
+
+def add_pupil(
+    session: Session, school_name: str, first: str, last: str, born: dt.date, year_group: str,
+    form: Optional[str] = None, teacher_id: Optional[int] = None,
+) -> Pupil:
+    school = _school(session, school_name)
+    if born > dates.today():
+        raise AdminError("The date of birth is in the future.")
+    if teacher_id is not None:
+        teacher = session.get(Staff, teacher_id)
+        if teacher is None or teacher.school_id != school.id:
+            raise AdminError(f"Staff id {teacher_id} is not at {school.name}.")
+    pupil = Pupil(school_id=school.id, first_name=first.strip(), last_name=last.strip(), date_of_birth=born,
+                  year_group=year_group, form=form, class_teacher_id=teacher_id)
+    session.add(pupil)
+    session.flush()
+    audit(session, channel="admin", actor=ADMIN, action="add_pupil", allowed=True, pupil_id=pupil.id)
+    return pupil
+
+
+def parent_code(
+    session: Session, pupil_id: int, parent_name: Optional[str] = None, parent_id: Optional[int] = None
+) -> tuple[Parent, str]:
+    """An access code for one pupil, for a new parent (by name) or one already known (by id)."""
+    if session.get(Pupil, pupil_id) is None:
+        raise AdminError(f"There is no pupil with id {pupil_id}.")
+    if parent_id is not None:
+        parent = session.get(Parent, parent_id)
+        if parent is None:
+            raise AdminError(f"There is no parent with id {parent_id}.")
+    elif parent_name and parent_name.strip():
+        parent = Parent(name=parent_name.strip())
+        session.add(parent)
+        session.flush()
+    else:
+        raise AdminError("Give the parent's name (--parent-name) or, for a parent already known, --parent-id.")
+    code = issue_parent_code(session, parent.id, pupil_id)
+    audit(session, channel="admin", actor=ADMIN, action="issue_code", allowed=True, pupil_id=pupil_id,
+          detail=f"parent {parent.id}")
+    return parent, code
+
+
+def audit_events(session: Session, limit: int, pupil_id: Optional[int] = None) -> list[AuditEvent]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if pupil_id is not None:
+        query = query.where(AuditEvent.pupil_id == pupil_id)
+    return list(reversed(session.execute(query).scalars().all()))
+
+
+def format_event(event: AuditEvent) -> str:
+    actor = event.actor_kind + (f" {event.actor_id}" if event.actor_id is not None else "")
+    pupil = f"pupil {event.pupil_id}" if event.pupil_id is not None else "-"
+    outcome = "allowed" if event.allowed else "REFUSED"
+    detail = f"  ({event.detail})" if event.detail else ""
+    return f"{event.at:%Y-%m-%d %H:%M:%S}  {event.channel:<9} {actor:<12} {event.action:<20} {pupil:<11} {outcome}{detail}"
+
+
+def seed_demo(session: Session) -> tuple[demo.DemoSchool, demo.DemoCodes]:
+    school = demo.seed(session, council=settings.council_id())
+    return school, demo.codes(session, school)
+
+
+def demo_banner(codes: demo.DemoCodes) -> str:
+    return (
+        f"Demo school: {demo.DEMO_SCHOOL} (fictional).\n"
+        f"  Staff code for the SENCO, {demo.DEMO_SENCO}: {codes.staff_code}\n"
+        f"    type \"my code is {codes.staff_code}\" in the chat, then \"which reviews are overdue?\"\n"
+        f"  Parent code for {demo.DEMO_PARENT}, Amy Carter's mum: {codes.parent_code}\n"
+        f"    type \"my code is {codes.parent_code}\" in the chat, then \"what's in my child's plan?\"\n"
+        "  Codes work once and last 14 days; `python -m bot.admin demo-codes` prints new ones."
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.admin", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    school = commands.add_parser("create-school", help="create a school")
+    school.add_argument("name")
+    school.add_argument("--council", default=settings.council_id(), help="council id (default: SEN_COUNCIL)")
+
+    staff = commands.add_parser("add-staff", help="add a member of staff and print their link code")
+    staff.add_argument("--school", required=True)
+    staff.add_argument("--name", required=True)
+    staff.add_argument("--role", choices=[role.value for role in StaffRole], default="teacher")
+
+    code = commands.add_parser("staff-code", help="print a new link code for a member of staff")
+    code.add_argument("staff_id", type=int)
+
+    pupil = commands.add_parser("add-pupil", help="add a pupil")
+    pupil.add_argument("--school", required=True)
+    pupil.add_argument("--first", required=True)
+    pupil.add_argument("--last", required=True)
+    pupil.add_argument("--born", required=True, help="date of birth, e.g. 2017-03-14 or '14 March 2017'")
+    pupil.add_argument("--year", required=True, help="year group, e.g. 'Year 3'")
+    pupil.add_argument("--form")
+    pupil.add_argument("--teacher-id", type=int)
+
+    parent = commands.add_parser("parent-code", help="issue a parent's access code for one pupil")
+    parent.add_argument("pupil_id", type=int)
+    who = parent.add_mutually_exclusive_group(required=True)
+    who.add_argument("--parent-name")
+    who.add_argument("--parent-id", type=int)
+
+    commands.add_parser("seed-demo", help="create the fictional demo school (once) and print codes to try")
+    commands.add_parser("demo-codes", help="print new codes for the demo SENCO and parent")
+
+    trail = commands.add_parser("audit", help="list audit events, newest last")
+    trail.add_argument("--pupil-id", type=int)
+    trail.add_argument("--limit", type=int, default=50)
+    return parser
+
+
+def run(argv: Sequence[str]) -> str:
+    """Carry out one admin command and return what to print."""
+    args = _parser().parse_args(argv)
+    migrate.upgrade()
+    with sessions().begin() as session:
+        if args.command == "create-school":
+            made = create_school(session, args.name, args.council)
+            return f"Created {made.name} (id {made.id}, council {made.council})."
+        if args.command == "add-staff":
+            member, code = add_staff(session, args.school, args.name, args.role)
+            return f"Added {member.name} ({member.role.value}, id {member.id}). Link code: {code} (works once, for 14 days)."
+        if args.command == "staff-code":
+            return f"Link code: {staff_code(session, args.staff_id)} (works once, for 14 days)."
+        if args.command == "add-pupil":
+            added = add_pupil(session, args.school, args.first, args.last, _date(args.born), args.year, args.form, args.teacher_id)
+            return f"Added pupil id {added.id}."
+        if args.command == "parent-code":
+            person, code = parent_code(session, args.pupil_id, args.parent_name, args.parent_id)
+            return f"Access code for {person.name} (parent id {person.id}): {code} (works once, for 14 days)."
+        if args.command == "seed-demo":
+            _, codes = seed_demo(session)
+            return demo_banner(codes)
+        if args.command == "demo-codes":
+            found = demo.find_demo(session)
+            if found is None:
+                raise AdminError("There is no demo school yet: run `python -m bot.admin seed-demo`.")
+            return demo_banner(demo.codes(session, found))
+        if args.command == "audit":
+            events = audit_events(session, args.limit, args.pupil_id)
+            return "\n".join(format_event(event) for event in events) or "No audit events yet."
+    raise AdminError(f"Unknown command {args.command!r}.")
+
+
+def main(argv: Sequence[str]) -> int:
+    try:
+        print(run(argv))
+    except AdminError as problem:
+        print(problem, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,313 @@
+"""Reading pupils' records, only for those entitled, and auditing every read.
+
+Every function here takes a ``Viewer``: the linked person (or nobody) and
+the channel they are on. Access is checked on every call, never cached:
+staff see their own school's pupils, parents their own children, and an
+unlinked chat user no one. Each read of a pupil's record, and each refused
+attempt, writes an audit event in the same transaction.
+
+The Code of Practice expects reviews at least three times a year (6.65), so a
+pupil on SEN support with no review booked, or with more than about four
+months between reviews, is flagged to staff.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session, selectinload
+
+from bot import dates
+from bot.store import names
+from bot.store.accounts import Person, audit, audit_reads
+from bot.store.models import PlanStatus, Pupil, Review, SupportPlan
+
+REVIEW_GAP_LIMIT = dt.timedelta(days=122)  # about four months
+AGENDA_LIMIT = 10  # pupils shown in each part of a school's list of reviews
+
+
+@dataclass(frozen=True)
+class Viewer:
+    person: Optional[Person]
+    channel: str
+
+    @property
+    def is_staff(self) -> bool:
+        return self.person is not None and self.person.kind == "staff"
+
+    @property
+    def is_parent(self) -> bool:
+        return self.person is not None and self.person.kind == "parent"
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Which pupil a message is about, as far as the viewer may know.
+
+    ``outcome`` is one of: found, ambiguous, not_found (staff named no pupil of
+    theirs), other_child (a parent named someone other than their children),
+    no_name (nobody named and no way to tell), unlinked.
+    """
+
+    outcome: str
+    pupils: tuple[names.Candidate, ...] = ()
+
+    @property
+    def pupil(self) -> names.Candidate:
+        return self.pupils[0]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Where a pupil's reviews stand against the Code's timing."""
+
+    next_booked: Optional[dt.date]
+    last_held: Optional[dt.date]
+    overdue: bool
+    none_booked: bool
+    long_gap: bool
+
+
+@dataclass
+class Agenda:
+    """A school's reviews as staff need them: due soon, overdue, and flagged.
+
+    Each list holds at most the agenda's limit, soonest or most urgent first;
+    the ``*_total`` counts say how many there are in all.
+    """
+
+    days: int
+    due: list[tuple[names.Candidate, dt.date]] = field(default_factory=list)
+    overdue: list[tuple[names.Candidate, dt.date]] = field(default_factory=list)
+    none_booked: list[names.Candidate] = field(default_factory=list)
+    long_gap: list[tuple[names.Candidate, dt.date, dt.date]] = field(default_factory=list)
+    due_total: int = 0
+    overdue_total: int = 0
+    none_booked_total: int = 0
+    long_gap_total: int = 0
+
+
+def _visible(viewer: Viewer):  # type: ignore[no-untyped-def]
+    person = viewer.person
+    if person is None:
+        return None
+    if person.kind == "staff":
+        return Pupil.school_id == person.school_id
+    if not person.pupil_ids:
+        return None
+    return Pupil.id.in_(person.pupil_ids)
+
+
+def _label(pupil: Pupil) -> str:
+    return f"{pupil.first_name} {pupil.last_name} ({pupil.year_group})"
+
+
+def candidates(session: Session, viewer: Viewer) -> list[names.Candidate]:
+    """The pupils this viewer may see, for name matching."""
+    condition = _visible(viewer)
+    if condition is None:
+        return []
+    rows = session.execute(
+        select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(condition)
+    ).all()
+    return [names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})") for row in rows]
+
+
+def _refuse(session: Session, viewer: Viewer, action: str, detail: str) -> None:
+    audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=False, detail=detail)
+
+
+def find_pupil(
+    session: Session,
+    viewer: Viewer,
+    text: str,
+    action: str,
+    pupil_id: Optional[int] = None,
+    context_id: Optional[int] = None,
+) -> Lookup:
+    """Work out which of the viewer's pupils ``text`` is about.
+
+    ``pupil_id`` comes from a button the assistant offered; ``context_id`` is
+    the pupil talked about last. Both are checked against the viewer's pupils
+    like any name, since either may have been typed by hand.
+    """
+    if viewer.person is None:
+        _refuse(session, viewer, action, "not linked")
+        return Lookup("unlinked")
+    visible = candidates(session, viewer)
+    by_id = {pupil.id: pupil for pupil in visible}
+    if pupil_id is not None:
+        if pupil_id in by_id:
+            return Lookup("found", (by_id[pupil_id],))
+        _refuse(session, viewer, action, "pupil outside the viewer's records")
+        return Lookup("not_found" if viewer.is_staff else "other_child")
+    matched = names.match(text, visible)
+    if viewer.is_parent and matched:
+        # "Amy Fenwick" is not the parent's Amy Carter: every name in the
+        # message must belong to the child it matched.
+        matched = [pupil for pupil in matched if not names.unexplained_names(text, pupil)]
+        if not matched:
+            _refuse(session, viewer, action, "named pupil not among the viewer's records")
+            return Lookup("other_child")
+    if len(matched) == 1:
+        return Lookup("found", (matched[0],))
+    if matched:
+        return Lookup("ambiguous", tuple(matched))
+    if names.name_like_words(text):
+        _refuse(session, viewer, action, "named pupil not among the viewer's records")
+        return Lookup("not_found" if viewer.is_staff else "other_child")
+    if context_id is not None and context_id in by_id:
+        return Lookup("found", (by_id[context_id],))
+    if viewer.is_parent and len(visible) == 1:
+        return Lookup("found", (visible[0],))
+    return Lookup("no_name", tuple(sorted(visible, key=lambda p: p.full_name)) if viewer.is_parent else ())
+
+
+def _authorise(session: Session, viewer: Viewer, pupil_id: int, action: str) -> Optional[Pupil]:
+    """The pupil if the viewer may see them, else None; the read or the refusal is audited."""
+    condition = _visible(viewer)
+    pupil = None
+    if condition is not None:
+        pupil = session.execute(select(Pupil).where(and_(Pupil.id == pupil_id, condition))).scalar_one_or_none()
+    if pupil is None:
+        _refuse(session, viewer, action, "pupil outside the viewer's records")
+        return None
+    audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=True, pupil_id=pupil_id)
+    return pupil
+
+
+def review_timing(
+    plan_agreed_on: Optional[dt.date],
+    held: Iterable[dt.date],
+    booked: Iterable[dt.date],
+    today: Optional[dt.date] = None,
+) -> Timing:
+    """Judge one pupil's reviews against the Code's "at least three times a year"."""
+    today = today or dates.today()
+    held = sorted(held)
+    booked = sorted(booked)
+    last_held = held[-1] if held else None
+    next_booked = booked[0] if booked else None
+    start = last_held or plan_agreed_on
+    long_gap = bool(next_booked and start and next_booked - start > REVIEW_GAP_LIMIT)
+    if not next_booked and start and today - start > REVIEW_GAP_LIMIT:
+        long_gap = True
+    return Timing(
+        next_booked=next_booked,
+        last_held=last_held,
+        overdue=bool(next_booked and next_booked < today),
+        none_booked=next_booked is None,
+        long_gap=long_gap,
+    )
+
+
+def current_plan(session: Session, pupil_id: int) -> Optional[SupportPlan]:
+    """The latest agreed version of the pupil's plan."""
+    return session.execute(
+        select(SupportPlan)
+        .where(SupportPlan.pupil_id == pupil_id, SupportPlan.status == PlanStatus.agreed)
+        .order_by(SupportPlan.version.desc())
+        .options(selectinload(SupportPlan.targets))
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _timing_for(session: Session, pupil_id: int, today: dt.date) -> Timing:
+    plan = current_plan(session, pupil_id)
+    rows = session.execute(select(Review.scheduled_for, Review.held_on).where(Review.pupil_id == pupil_id)).all()
+    return review_timing(
+        plan.agreed_on if plan else None,
+        [row.held_on for row in rows if row.held_on],
+        [row.scheduled_for for row in rows if not row.held_on],
+        today,
+    )
+
+
+@dataclass(frozen=True)
+class PupilRecord:
+    """What a look-up about one pupil returns.
+
+    Refusals are returned as None rather than raised, so that the audit event
+    of a refusal is committed with the caller's transaction.
+    """
+
+    pupil: names.Candidate
+    plan: Optional[SupportPlan]
+    timing: Timing
+
+
+def read_record(
+    session: Session, viewer: Viewer, pupil_id: int, action: str, today: Optional[dt.date] = None
+) -> Optional[PupilRecord]:
+    """One pupil's current plan and review timing; None (and a refusal audited) if not theirs to see."""
+    pupil = _authorise(session, viewer, pupil_id, action)
+    if pupil is None:
+        return None
+    today = today or dates.today()
+    return PupilRecord(
+        pupil=names.Candidate(pupil.id, pupil.first_name, pupil.last_name, _label(pupil)),
+        plan=current_plan(session, pupil.id),
+        timing=_timing_for(session, pupil.id, today),
+    )
+
+
+def agenda(
+    session: Session, viewer: Viewer, days: int, today: Optional[dt.date] = None, limit: int = AGENDA_LIMIT
+) -> Optional[Agenda]:
+    """Reviews due in the next ``days`` days, overdue ones, and pupils flagged by the Code's timing.
+
+    Staff only (None, with the refusal audited, for anyone else); every pupil
+    listed gets an audit event, and only those listed.
+    """
+    if not viewer.is_staff:
+        _refuse(session, viewer, "list_reviews", "not staff")
+        return None
+    today = today or dates.today()
+    school_id = viewer.person.school_id  # type: ignore[union-attr]
+    latest_agreed = (
+        select(SupportPlan.pupil_id, SupportPlan.agreed_on, SupportPlan.version)
+        .join(Pupil, Pupil.id == SupportPlan.pupil_id)
+        .where(Pupil.school_id == school_id, SupportPlan.status == PlanStatus.agreed)
+        .order_by(SupportPlan.pupil_id, SupportPlan.version)
+    )
+    agreed_on: dict[int, Optional[dt.date]] = {}
+    for row in session.execute(latest_agreed):
+        agreed_on[row.pupil_id] = row.agreed_on
+    held: dict[int, list[dt.date]] = defaultdict(list)
+    booked: dict[int, list[dt.date]] = defaultdict(list)
+    reviews = select(Review.pupil_id, Review.scheduled_for, Review.held_on).join(Pupil, Pupil.id == Review.pupil_id).where(
+        Pupil.school_id == school_id
+    )
+    for row in session.execute(reviews):
+        (held[row.pupil_id].append(row.held_on) if row.held_on else booked[row.pupil_id].append(row.scheduled_for))
+    people = {c.id: c for c in candidates(session, viewer)}
+    result = Agenda(days=days)
+    horizon = today + dt.timedelta(days=days)
+    for pupil_id in sorted(set(agreed_on) | set(booked)):
+        pupil = people.get(pupil_id)
+        if pupil is None:
+            continue
+        timing = review_timing(agreed_on.get(pupil_id), held[pupil_id], booked[pupil_id], today)
+        if timing.overdue:
+            result.overdue.append((pupil, timing.next_booked))  # type: ignore[arg-type]
+        elif timing.next_booked and timing.next_booked <= horizon:
+            result.due.append((pupil, timing.next_booked))
+        if pupil_id in agreed_on:
+            if timing.none_booked:
+                result.none_booked.append(pupil)
+            elif timing.long_gap:
+                start = timing.last_held or agreed_on[pupil_id]
+                result.long_gap.append((pupil, start, timing.next_booked))  # type: ignore[arg-type]
+    result.due_total, result.overdue_total = len(result.due), len(result.overdue)
+    result.none_booked_total, result.long_gap_total = len(result.none_booked), len(result.long_gap)
+    result.due = sorted(result.due, key=lambda item: (item[1], item[0].full_name))[:limit]
+    result.overdue = sorted(result.overdue, key=lambda item: (item[1], item[0].full_name))[:limit]
+    result.none_booked = sorted(result.none_booked, key=lambda item: item.full_name)[:limit]
+    result.long_gap = sorted(result.long_gap, key=lambda item: (item[2], item[0].full_name))[:limit]
+    shown = {p.id for p, _ in result.due + result.overdue} | {p.id for p in result.none_booked}
+    shown |= {p.id for p, _, _ in result.long_gap}
+    audit_reads(session, channel=viewer.channel, actor=viewer.person, action="list_reviews", pupil_ids=sorted(shown))  # type: ignore[arg-type]
+    return result

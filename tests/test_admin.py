@@ -1,0 +1,95 @@
+"""The admin command: schools, staff, pupils, codes, the demo school and the audit trail."""
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot import admin
+from bot.store import accounts
+from bot.store.db import make_engine, sessions
+from bot.store.models import AuditEvent, Pupil
+from tests.servers import BIN, ROOT, base_env
+
+CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}")
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'admin.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SEN_IDENTITY_KEY", "admin-test-key")
+    yield url
+    make_engine(url).dispose()
+
+
+def test_school_staff_pupil_and_codes(database: str) -> None:
+    assert admin.run(["create-school", "Fernhill Primary (fictional)", "--council", "kent"]).startswith(
+        "Created Fernhill Primary (fictional)"
+    )
+    added = admin.run(["add-staff", "--school", "Fernhill Primary (fictional)", "--name", "Ms Test Senco", "--role", "senco"])
+    staff_code = CODE.search(added).group()
+    pupil = admin.run(["add-pupil", "--school", "Fernhill Primary (fictional)", "--first", "Tilly", "--last", "Example",
+                       "--born", "14 March 2017", "--year", "Year 4"])
+    pupil_id = int(re.search(r"id (\d+)", pupil).group(1))
+    issued = admin.run(["parent-code", str(pupil_id), "--parent-name", "Pat Example"])
+    parent_code = CODE.search(issued).group()
+    with sessions(database).begin() as session:
+        assert session.get(Pupil, pupil_id).date_of_birth.isoformat() == "2017-03-14"
+        staff = accounts.redeem_code(session, "rest", "staff-device", staff_code).linked
+        parent = accounts.redeem_code(session, "rest", "parent-device", parent_code).linked
+    assert staff.kind == "staff" and parent == accounts.Person("parent", parent.id, pupil_ids=(pupil_id,))
+    second = admin.run(["parent-code", str(pupil_id), "--parent-id", str(parent.id)])
+    assert "Pat Example" in second and CODE.search(second).group() != parent_code
+    trail = admin.run(["audit", "--limit", "20"])
+    for action in ("create_school", "add_staff", "add_pupil", "issue_code", "link"):
+        assert action in trail
+    assert admin.run(["audit", "--pupil-id", str(pupil_id)]).count(f"pupil {pupil_id}") >= 3
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["add-staff", "--school", "Nowhere School", "--name", "X"], "There is no school called 'Nowhere School'"),
+        (["parent-code", "999", "--parent-name", "Y"], "There is no pupil with id 999."),
+        (["staff-code", "999"], "There is no active member of staff with id 999."),
+        (["demo-codes"], "There is no demo school yet"),
+    ],
+)
+def test_mistakes_are_explained(database: str, argv: list[str], message: str) -> None:
+    with pytest.raises(admin.AdminError, match=re.escape(message)):
+        admin.run(argv)
+
+
+def test_bad_dates_are_explained(database: str) -> None:
+    admin.run(["create-school", "Dateline Primary (fictional)"])
+    base = ["add-pupil", "--school", "Dateline Primary (fictional)", "--first", "A", "--last", "B", "--year", "Year 1"]
+    with pytest.raises(admin.AdminError, match="couldn't read 'the day after never' as a date"):
+        admin.run([*base, "--born", "the day after never"])
+    with pytest.raises(admin.AdminError, match="in the future"):
+        admin.run([*base, "--born", "2099-01-01"])
+
+
+def test_seed_demo_once_and_codes_each_time(database: str) -> None:
+    first = admin.run(["seed-demo"])
+    second = admin.run(["seed-demo"])
+    assert "Brambleway Primary School" in first
+    assert len(set(CODE.findall(first + second))) == 4
+    with sessions(database)() as session:
+        assert len(session.execute(select(Pupil)).scalars().all()) == 8
+        seeded = session.execute(select(AuditEvent).where(AuditEvent.action == "seed_demo")).scalars().all()
+    assert len(seeded) == 1
+
+
+def test_the_command_line_entry_point(tmp_path: Path) -> None:
+    env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SEN_STATE_DIR=str(tmp_path))
+    ok = subprocess.run([str(BIN / "python"), "-m", "bot.admin", "seed-demo"], cwd=ROOT, env=env,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0 and "Staff code for the SENCO" in ok.stdout
+    bad = subprocess.run([str(BIN / "python"), "-m", "bot.admin", "staff-code", "4242"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.strip() == "There is no active member of staff with id 4242."
