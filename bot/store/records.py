@@ -13,11 +13,10 @@ months between reviews, is flagged to staff.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
@@ -267,47 +266,68 @@ def agenda(
         return None
     today = today or dates.today()
     school_id = viewer.person.school_id  # type: ignore[union-attr]
-    latest_agreed = (
-        select(SupportPlan.pupil_id, SupportPlan.agreed_on, SupportPlan.version)
+    # One row per pupil of the school with a plan or a review: the plan's
+    # agreement date, the earliest review not yet held and the last one held.
+    plans = (
+        select(SupportPlan.pupil_id, func.max(SupportPlan.agreed_on).label("agreed_on"))
         .join(Pupil, Pupil.id == SupportPlan.pupil_id)
         .where(Pupil.school_id == school_id, SupportPlan.status == PlanStatus.agreed)
-        .order_by(SupportPlan.pupil_id, SupportPlan.version)
+        .group_by(SupportPlan.pupil_id)
+        .subquery()
     )
-    agreed_on: dict[int, Optional[dt.date]] = {}
-    for row in session.execute(latest_agreed):
-        agreed_on[row.pupil_id] = row.agreed_on
-    held: dict[int, list[dt.date]] = defaultdict(list)
-    booked: dict[int, list[dt.date]] = defaultdict(list)
-    reviews = select(Review.pupil_id, Review.scheduled_for, Review.held_on).join(Pupil, Pupil.id == Review.pupil_id).where(
-        Pupil.school_id == school_id
+    reviews = (
+        select(
+            Review.pupil_id,
+            func.min(case((Review.held_on.is_(None), Review.scheduled_for))).label("next_booked"),
+            func.max(Review.held_on).label("last_held"),
+        )
+        .join(Pupil, Pupil.id == Review.pupil_id)
+        .where(Pupil.school_id == school_id)
+        .group_by(Review.pupil_id)
+        .subquery()
     )
-    for row in session.execute(reviews):
-        (held[row.pupil_id].append(row.held_on) if row.held_on else booked[row.pupil_id].append(row.scheduled_for))
-    people = {c.id: c for c in candidates(session, viewer)}
-    result = Agenda(days=days)
+    rows = session.execute(
+        select(Pupil.id, plans.c.pupil_id.label("has_plan"), plans.c.agreed_on, reviews.c.next_booked, reviews.c.last_held)
+        .outerjoin(plans, plans.c.pupil_id == Pupil.id)
+        .outerjoin(reviews, reviews.c.pupil_id == Pupil.id)
+        .where(Pupil.school_id == school_id, or_(plans.c.pupil_id.isnot(None), reviews.c.next_booked.isnot(None)))
+    ).all()
     horizon = today + dt.timedelta(days=days)
-    for pupil_id in sorted(set(agreed_on) | set(booked)):
-        pupil = people.get(pupil_id)
-        if pupil is None:
-            continue
-        timing = review_timing(agreed_on.get(pupil_id), held[pupil_id], booked[pupil_id], today)
+    due: list[tuple[dt.date, int]] = []
+    overdue: list[tuple[dt.date, int]] = []
+    none_booked: list[tuple[dt.date, int]] = []
+    long_gap: list[tuple[dt.date, int, dt.date]] = []
+    for row in rows:
+        timing = review_timing(
+            row.agreed_on, [row.last_held] if row.last_held else [], [row.next_booked] if row.next_booked else [], today
+        )
         if timing.overdue:
-            result.overdue.append((pupil, timing.next_booked))  # type: ignore[arg-type]
+            overdue.append((timing.next_booked, row.id))  # type: ignore[arg-type]
         elif timing.next_booked and timing.next_booked <= horizon:
-            result.due.append((pupil, timing.next_booked))
-        if pupil_id in agreed_on:
+            due.append((timing.next_booked, row.id))
+        if row.has_plan is not None:
+            start = timing.last_held or row.agreed_on or today
             if timing.none_booked:
-                result.none_booked.append(pupil)
+                none_booked.append((start, row.id))
             elif timing.long_gap:
-                start = timing.last_held or agreed_on[pupil_id]
-                result.long_gap.append((pupil, start, timing.next_booked))  # type: ignore[arg-type]
-    result.due_total, result.overdue_total = len(result.due), len(result.overdue)
-    result.none_booked_total, result.long_gap_total = len(result.none_booked), len(result.long_gap)
-    result.due = sorted(result.due, key=lambda item: (item[1], item[0].full_name))[:limit]
-    result.overdue = sorted(result.overdue, key=lambda item: (item[1], item[0].full_name))[:limit]
-    result.none_booked = sorted(result.none_booked, key=lambda item: item.full_name)[:limit]
-    result.long_gap = sorted(result.long_gap, key=lambda item: (item[2], item[0].full_name))[:limit]
-    shown = {p.id for p, _ in result.due + result.overdue} | {p.id for p in result.none_booked}
-    shown |= {p.id for p, _, _ in result.long_gap}
+                long_gap.append((timing.next_booked, row.id, start))  # type: ignore[arg-type]
+    result = Agenda(
+        days=days, due_total=len(due), overdue_total=len(overdue),
+        none_booked_total=len(none_booked), long_gap_total=len(long_gap),
+    )
+    # Soonest due, longest overdue, longest without a review, nearest far-off booking first.
+    due, overdue, none_booked = sorted(due)[:limit], sorted(overdue)[:limit], sorted(none_booked)[:limit]
+    long_gap = sorted(long_gap)[:limit]
+    shown = {item[1] for part in (due, overdue, none_booked, long_gap) for item in part}
+    people = {
+        row.id: names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})")
+        for row in session.execute(
+            select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(Pupil.id.in_(shown))
+        )
+    } if shown else {}
+    result.due = [(people[pupil_id], day) for day, pupil_id in due]
+    result.overdue = [(people[pupil_id], day) for day, pupil_id in overdue]
+    result.none_booked = [people[pupil_id] for _, pupil_id in none_booked]
+    result.long_gap = [(people[pupil_id], start, booked) for booked, pupil_id, start in long_gap]
     audit_reads(session, channel=viewer.channel, actor=viewer.person, action="list_reviews", pupil_ids=sorted(shown))  # type: ignore[arg-type]
     return result
