@@ -55,3 +55,47 @@ def days_asked(text: str, default: int = DEFAULT_DAYS) -> int:
     count = found.group("count")
     number = 1 if count is None else int(count) if count.isdigit() else NUMBER_WORDS[count.lower()]
     return max(1, min(MAX_DAYS, number * UNIT_DAYS[found.group("unit").lower()]))
+
+
+WEEKDAY = re.compile(r"^(?:(?:on|next|this|coming)\s+)+(?P<day>mon|tue|wed|thu|fri|sat|sun)[a-z]*$", re.IGNORECASE)
+TWO_DIGIT_YEAR = re.compile(r"^(?P<head>.*\d{1,2}(?:st|nd|rd|th)?[\s./-]+(?:\d{1,2}|[a-z]{3,9})[\s./-]+)(?P<year>\d{2})$", re.IGNORECASE)
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_date(text: str, prefer: str = "future", now: Optional[dt.date] = None) -> Optional[dt.date]:
+    """Read a date the way people in England write it, or None.
+
+    Takes "14 March 2025", "14/3" (day first), "3.12.26", "2025-03-14",
+    "tomorrow", "in two weeks", "Tuesday" and "next Tuesday" (the first
+    Tuesday after today). A date without a year is taken in the future or
+    the past as ``prefer`` says ("future" for a review date, "past" for the
+    day a plan was agreed).
+    """
+    import dateparser
+
+    now = now or today()
+    cleaned = " ".join((text or "").strip().rstrip(".!").split())
+    if not cleaned:
+        return None
+    try:
+        return dt.date.fromisoformat(cleaned)
+    except ValueError:
+        pass
+    weekday = WEEKDAY.match(cleaned)
+    if weekday:
+        wanted = WEEKDAYS.index(weekday.group("day").lower())
+        return now + dt.timedelta(days=(wanted - now.weekday() - 1) % 7 + 1)
+    short_year = TWO_DIGIT_YEAR.match(cleaned)
+    if short_year:
+        cleaned = f"{short_year.group('head')}20{short_year.group('year')}"
+    parsed = dateparser.parse(
+        cleaned,
+        languages=["en"],
+        settings={
+            "DATE_ORDER": "DMY",
+            "PREFER_DATES_FROM": "past" if prefer == "past" else "future",
+            "PREFER_DAY_OF_MONTH": "first",
+            "RELATIVE_BASE": dt.datetime.combine(now, dt.time(12)),
+        },
+    )
+    return parsed.date() if parsed else None

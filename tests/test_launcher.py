@@ -15,6 +15,7 @@ from typing import Iterator
 import pytest
 
 from bot import run
+from bot.store import migrate
 from tests.servers import BIN, ROOT, base_env, free_port, say
 
 
@@ -92,7 +93,7 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
     assert not (tmp_path / "run.json").exists()
     assert (tmp_path / "tracker.db").exists()
     with sqlite3.connect(tmp_path / "sen_support.db") as database:
-        assert database.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert database.execute("SELECT version_num FROM alembic_version").fetchone() == (migrate.head(),)
 
 
 def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:

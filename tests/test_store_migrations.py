@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from bot.store import migrate
 from bot.store.db import make_engine, sessions
-from bot.store.models import Base, Pupil, School, SupportPlan, Target
+from bot.store.models import Base, PlanStatus, Pupil, School, SupportPlan, Target
 
 
 def test_upgrade_matches_the_models_and_downgrade_empties(store_url: str) -> None:
@@ -35,11 +37,49 @@ def test_plans_keep_their_versions_and_targets(store_url: str) -> None:
     with factory.begin() as session:
         school = School(name="Larkspur Primary (fictional)", council="norfolk")
         pupil = Pupil(school=school, first_name="Amy", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
-        first = SupportPlan(pupil=pupil, version=1, strengths="loves drawing")
+        first = SupportPlan(pupil=pupil, version=1, status=PlanStatus.superseded, strengths="loves drawing")
         first.targets.append(Target(position=1, difficulty="reading", outcome="reads 20 words by July"))
-        session.add_all([school, pupil, first, SupportPlan(pupil=pupil, version=2, strengths="loves drawing and maps")])
+        second = SupportPlan(pupil=pupil, version=2, status=PlanStatus.agreed, strengths="loves drawing and maps")
+        session.add_all([school, pupil, first, second, SupportPlan(pupil=pupil, version=3, strengths="draft")])
     with factory() as session:
         plans = session.execute(select(SupportPlan).order_by(SupportPlan.version)).scalars().all()
-        assert [plan.version for plan in plans] == [1, 2]
+        assert [plan.version for plan in plans] == [1, 2, 3]
         assert [target.outcome for target in plans[0].targets] == ["reads 20 words by July"]
     make_engine(store_url).dispose()
+
+
+def test_a_pupil_has_at_most_one_draft(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    factory = sessions(store_url)
+    with factory.begin() as session:
+        school = School(name="Larkspur Primary (fictional)", council="norfolk")
+        pupil = Pupil(school=school, first_name="Ben", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+        session.add_all([school, pupil, SupportPlan(pupil=pupil, version=1)])
+        session.flush()
+        pupil_id = pupil.id
+    with pytest.raises(IntegrityError):
+        with factory.begin() as session:
+            session.add(SupportPlan(pupil_id=pupil_id, version=2))
+    with factory.begin() as session:
+        session.add(SupportPlan(pupil_id=pupil_id, version=2, status=PlanStatus.agreed))
+    make_engine(store_url).dispose()
+
+
+def test_downgrade_from_drafts_keeps_agreed_plans(store_url: str) -> None:
+    migrate.upgrade(store_url)
+    factory = sessions(store_url)
+    with factory.begin() as session:
+        school = School(name="Larkspur Primary (fictional)", council="norfolk")
+        pupil = Pupil(school=school, first_name="Cal", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+        agreed = SupportPlan(pupil=pupil, version=1, status=PlanStatus.agreed)
+        agreed.targets.append(Target(position=1, difficulty="reading", outcome="reads 20 words by July"))
+        draft = SupportPlan(pupil=pupil, version=2)
+        draft.targets.append(Target(position=1, difficulty="spelling"))
+        session.add_all([school, pupil, agreed, draft])
+    migrate.downgrade(store_url, "0001")
+    engine = make_engine(store_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT difficulty, outcome FROM targets").all()
+    assert [tuple(row) for row in rows] == [("reading", "reads 20 words by July")]
+    migrate.upgrade(store_url)
+    engine.dispose()

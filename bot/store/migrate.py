@@ -19,6 +19,13 @@ def alembic_config(url: str | None = None) -> Config:
     return config
 
 
+def head() -> str:
+    """The newest revision: what ``upgrade`` brings a database to."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 

@@ -17,10 +17,12 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import declarative_base, relationship
 
@@ -124,10 +126,23 @@ class ParentPupil(Base):
 
 
 class SupportPlan(Base):
-    """One version of a pupil's SEN Support Plan, with every field of the template."""
+    """One version of a pupil's SEN Support Plan, with every field of the template.
+
+    A plan being recorded is a draft: at most one per pupil, saved answer by
+    answer. ``revision`` goes up with every saved answer, so two people
+    editing the same draft notice each other instead of overwriting.
+    ``draft_state`` (JSON) remembers which steps have been answered and
+    where the recording is.
+    """
 
     __tablename__ = "support_plans"
-    __table_args__ = (UniqueConstraint("pupil_id", "version", name="uq_plan_version"),)
+    __table_args__ = (
+        UniqueConstraint("pupil_id", "version", name="uq_plan_version"),
+        Index(
+            "uq_one_draft_per_pupil", "pupil_id", unique=True,
+            sqlite_where=text("status = 'draft'"), postgresql_where=text("status = 'draft'"),
+        ),
+    )
     id = Column(Integer, primary_key=True)
     pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
     version = Column(Integer, nullable=False)
@@ -157,6 +172,9 @@ class SupportPlan(Base):
     review_date = Column(Date)
     parents_notified_on = Column(Date)
     created_by_staff_id = Column(Integer, ForeignKey("staff.id"))
+    updated_by_staff_id = Column(Integer, ForeignKey("staff.id"))
+    revision = Column(Integer, nullable=False, default=0, server_default="0")
+    draft_state = Column(Text)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -173,17 +191,32 @@ class Target(Base):
     id = Column(Integer, primary_key=True)
     plan_id = Column(Integer, ForeignKey("support_plans.id"), nullable=False, index=True)
     position = Column(Integer, nullable=False)
-    difficulty = Column(Text, nullable=False)
+    difficulty = Column(Text)
     provision_who = Column(Text)
     provision_what = Column(Text)
     provision_when = Column(Text)
     provision_how_often = Column(Text)
-    outcome = Column(Text, nullable=False)
+    outcome = Column(Text)
     progress = Column(Enum(TargetProgress, name="target_progress"))
     progress_notes = Column(Text)
     next_steps = Column(Text)
 
     plan = relationship("SupportPlan", back_populates="targets")
+
+
+class PlanEdit(Base):
+    """One answer saved to a plan: the history behind "nothing typed is lost"."""
+
+    __tablename__ = "plan_edits"
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(Integer, ForeignKey("support_plans.id"), nullable=False, index=True)
+    field = Column(String(60), nullable=False)
+    target_position = Column(Integer)
+    value = Column(Text)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    channel = Column(String(40), nullable=False)
+    revision = Column(Integer, nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Review(Base):

@@ -1,0 +1,329 @@
+"""Walking through a plan's sections, one answer at a time.
+
+The walker is the conversation's logic without the chat or the database: it
+takes the draft's state, the plan's current values and what the user typed,
+and says what to store, what to say next and where the walk now is. The
+state is plain JSON, kept with the draft, so a walk can stop anywhere and
+carry on later from another device.
+
+Besides answers it understands "skip", "back", "keep" (when updating),
+"change the strengths" (any section by name), "where am I" and
+"stop for now".
+"""
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from bot import dates
+from bot.plans.sections import SECTIONS, STEP_BY_KEY, STEPS, TOTAL_SECTIONS, Step, interpret, question, section_title
+
+SKIP = re.compile(r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$")
+BACK = re.compile(r"^(?:back|go back|previous|undo|back one)$")
+KEEP = re.compile(r"^(?:keep|keep it|keep (?:that|this|the same|as is)|same|no change|unchanged)$")
+STOP = re.compile(r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|that'?s enough for now|quit)$")
+WHERE = re.compile(r"^(?:where am i|progress|how far (?:am i|have i got)|what section)\??$")
+CHANGE = re.compile(r"^(?:change|edit|update|redo|go back to|fix)\s+(?:the\s+|my\s+|section\s+)?(?P<what>.+)$")
+YES = re.compile(r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|that'?s right|correct|save it)\b")
+NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
+
+PLAN_STEPS_BEFORE = [step for step in STEPS if not step.is_target_step and step.section < 12]
+TARGET_STEPS = [step for step in STEPS if step.is_target_step]
+PLAN_STEPS_AFTER = [step for step in STEPS if not step.is_target_step and step.section > 12]
+TARGET_FIELD = {"difficulty": "difficulty", "outcome": "outcome"}
+WORDS_FOR = {
+    "level_of_need": ("level", "level of need"),
+    "main_area_of_need": ("area", "area of need", "main area"),
+    "cluster_funding": ("cluster", "funding", "cluster funding"),
+    "previous_attainment": ("attainment", "previous attainment", "progress"),
+    "interventions": ("interventions", "adjustments", "support"),
+    "how_needs_identified": ("how needs were identified", "identified", "identification"),
+    "parent_new_information": ("parent information", "new information", "information from parents"),
+    "strengths": ("strengths", "likes", "what she likes", "what he likes"),
+    "finding_things_hard_when": ("finding things hard", "hard when", "you'll know"),
+    "how_i_like_support": ("how i like to be supported", "like to be supported", "supported"),
+    "parent_role": ("roles", "parent's role", "parent role"),
+    "child_role": ("child's role", "child role"),
+    "class_teacher_role": ("teacher's role", "class teacher role"),
+    "target": ("targets", "target"),
+    "agreed_by_senco_name": ("senco", "agreed by", "agreement"),
+    "agreed_on": ("agreed date", "date agreed"),
+    "review_date": ("review date", "review"),
+}
+
+
+@dataclass
+class Turn:
+    """What one message leads to."""
+
+    say: list[str] = field(default_factory=list)
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    save: dict[str, Any] = field(default_factory=dict)
+    target_position: Optional[int] = None
+    state: dict[str, Any] = field(default_factory=dict)
+    finished: Optional[str] = None  # "stopped", "ready" (all answered, awaiting agreement), "agreed"
+
+
+def _target_count(state: dict[str, Any]) -> int:
+    return max(1, int(state.get("targets", 1)))
+
+
+def sequence(state: dict[str, Any]) -> list[str]:
+    """Every step id of this plan, in order (cluster questions only when they apply)."""
+    choices = state.get("choices", {})
+    ids = [step.key for step in PLAN_STEPS_BEFORE if step.only_if is None or choices.get(step.only_if[0]) == step.only_if[1]]
+    count = _target_count(state)
+    for number in range(1, count + 1):
+        parts = ["difficulty", "provision", "outcome"] + (["more"] if number == count else [])
+        ids += [f"target.{number}.{part}" for part in parts]
+    ids += [step.key for step in PLAN_STEPS_AFTER]
+    return ids
+
+
+def step_of(step_id: str) -> tuple[Step, Optional[int]]:
+    if step_id.startswith("target."):
+        _, number, part = step_id.split(".")
+        return STEP_BY_KEY[f"target.{part}"], int(number)
+    return STEP_BY_KEY[step_id], None
+
+
+def current(state: dict[str, Any]) -> Optional[str]:
+    done = set(state.get("answered", [])) | set(state.get("skipped", []))
+    return next((step_id for step_id in sequence(state) if step_id not in done), None)
+
+
+def unanswered(state: dict[str, Any]) -> list[str]:
+    answered = set(state.get("answered", []))
+    return [step_id for step_id in sequence(state) if step_id not in answered and not step_id.endswith(".more")]
+
+
+def resume(state: dict[str, Any]) -> dict[str, Any]:
+    """Carrying on later starts at the first unanswered step, skipped ones included."""
+    fresh = copy.deepcopy(state)
+    fresh["skipped"] = []
+    fresh.pop("pending", None)
+    return fresh
+
+
+def progress(state: dict[str, Any], name: str) -> str:
+    step_id = current(state)
+    if step_id is None:
+        return f"Every section of {name}'s plan has an answer."
+    step, _ = step_of(step_id)
+    left = len(unanswered(state))
+    return f"Section {step.section} of {TOTAL_SECTIONS}: {section_title(step, name)}. {left} question{'s' if left != 1 else ''} still to answer."
+
+
+def _shown_value(value: Any) -> str:
+    if isinstance(value, dt.date):
+        return dates.long_date(value)
+    return str(getattr(value, "value", value))
+
+
+def ask(state: dict[str, Any], name: str, values: dict[str, Any], turn: Optional[Turn] = None) -> Turn:
+    """Put the current question (with where we are, and any answer already there)."""
+    turn = turn or Turn(state=state)
+    step_id = current(state)
+    if step_id is None:
+        turn.finished = "ready"
+        return turn
+    step, number = step_of(step_id)
+    text = f"Section {step.section} of {TOTAL_SECTIONS}: {section_title(step, name)}.\n{question(step, name, number or 1)}"
+    turn.buttons = [{"title": choice.title, "payload": choice.title} for choice in step.choices]
+    known = values.get(step_id)
+    if known not in (None, ""):
+        shown = next((c.title for c in step.choices if c.value == getattr(known, "value", known)), None) or _shown_value(known)
+        text += f"\nAt the moment: \"{shown}\". Type a new answer, or say \"keep\"."
+        turn.buttons.append({"title": "Keep", "payload": "keep"})
+    turn.say.append(text)
+    turn.buttons.append({"title": "Skip for now", "payload": "skip"})
+    return turn
+
+
+def _matches_section(what: str, state: dict[str, Any]) -> Optional[str]:
+    what = what.strip(" ?.!").lower()
+    number = re.fullmatch(r"(?:section\s+)?(\d{1,2})", what)
+    ids = sequence(state)
+    if number:
+        wanted = int(number.group(1))
+        return next((step_id for step_id in ids if step_of(step_id)[0].section == wanted), None)
+    target = re.fullmatch(r"target\s*(\d+)(?:'?s)?(?:\s+(outcome|provision|difficulty))?", what)
+    if target:
+        part = target.group(2) or "difficulty"
+        candidate = f"target.{target.group(1)}.{part}"
+        return candidate if candidate in ids else None
+    for key, words in WORDS_FOR.items():
+        if any(what == word or what.startswith(word) for word in words):
+            return "target.1.difficulty" if key == "target" else key
+    for index, title in enumerate(SECTIONS, 1):
+        if what in title.lower():
+            return next((step_id for step_id in ids if step_of(step_id)[0].section == index), None)
+    return None
+
+
+def handle(
+    state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: Optional[dt.date] = None
+) -> Turn:
+    """Take one message during the walk."""
+    state = copy.deepcopy(state)
+    state.setdefault("answered", [])
+    state.setdefault("skipped", [])
+    state.setdefault("choices", {})
+    said = " ".join((text or "").strip().lower().rstrip(".!").split())
+    turn = Turn(state=state)
+    pending = state.get("pending")
+    step_id = current(state)
+
+    if STOP.match(said):
+        state.pop("pending", None)
+        turn.finished = "stopped"
+        turn.say.append(
+            f"Everything so far is saved. Say \"carry on with {name}'s plan\" whenever you're ready, here or on "
+            "another device, and I'll pick up where we left off."
+        )
+        return turn
+    if WHERE.match(said):
+        turn.say.append(progress(state, name))
+        return ask(state, name, values, turn) if step_id else turn
+    change = CHANGE.match(said)
+    if change:
+        target_id = _matches_section(change.group("what"), state)
+        if target_id is None:
+            turn.say.append("I'm not sure which section you mean. You can say, for example, \"change the strengths\" or \"change section 8\".")
+            return ask(state, name, values, turn)
+        state.pop("pending", None)
+        state["answered"] = [s for s in state["answered"] if s != target_id]
+        state["skipped"] = [s for s in state["skipped"] if s != target_id]
+        ids = sequence(state)
+        # Everything between the section to change and where we were stays answered.
+        state["skipped"] += [s for s in ids[: ids.index(target_id)] if s not in state["answered"] and s not in state["skipped"]]
+        return ask(state, name, values, turn)
+    if step_id is None:
+        return ask(state, name, values, turn)
+    if SKIP.match(said):
+        state.pop("pending", None)
+        state["skipped"].append(step_id)
+        turn.say.append("Skipped for now; I'll come back to it at the end.")
+        return ask(state, name, values, turn)
+    if BACK.match(said):
+        state.pop("pending", None)
+        ids = sequence(state)
+        earlier = ids[: ids.index(step_id)]
+        if not earlier:
+            turn.say.append("This is the first question, so there's nothing to go back to.")
+            return ask(state, name, values, turn)
+        previous_id = earlier[-1]
+        state["answered"] = [s for s in state["answered"] if s != previous_id]
+        state["skipped"] = [s for s in state["skipped"] if s != previous_id]
+        return ask(state, name, values, turn)
+    if KEEP.match(said) and values.get(step_id) not in (None, ""):
+        state["answered"].append(step_id)
+        return ask(state, name, values, turn)
+
+    step, number = step_of(step_id)
+    deadline = values.get("review_date")
+    if pending and pending.get("step") == step_id:
+        return _answer_pending(state, pending, said, text, step, number, name, values, turn, today, deadline)
+    reading = interpret(step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None)
+    if not reading.ok:
+        turn.say.append(reading.problem)  # type: ignore[arg-type]
+        return ask(state, name, values, turn)
+    if reading.confirm:
+        state["pending"] = {"step": step_id, "value": _jsonable(reading.value), "suggestion": reading.suggestion}
+        turn.say.append(reading.confirm)
+        turn.buttons = (
+            [{"title": "Use the suggestion", "payload": "use the suggestion"}, {"title": "Keep mine", "payload": "keep mine"}]
+            if reading.suggestion else [{"title": "Yes, keep it", "payload": "yes"}, {"title": "No, change it", "payload": "no"}]
+        )
+        return turn
+    if step.kind == "provision":
+        missing = [part for part in (reading.extra or {}).get("missing", []) if part in ("who", "how often")]
+        if missing:
+            state["pending"] = {"step": step_id, "value": reading.value, "provision": reading.extra, "asking": missing[0]}
+            turn.say.append(_provision_question(missing[0]))
+            return turn
+    return _store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
+
+
+def _provision_question(part: str) -> str:
+    return {
+        "who": "Who will provide it (for example the class teacher, a TA or a speech and language therapist)?",
+        "how often": "How often will it happen (for example daily, or three times a week)?",
+    }[part]
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _answer_pending(
+    state: dict[str, Any], pending: dict[str, Any], said: str, text: str, step: Step, number: Optional[int],
+    name: str, values: dict[str, Any], turn: Turn, today: Optional[dt.date], deadline: Any,
+) -> Turn:
+    step_id = pending["step"]
+    if "asking" in pending:
+        provision = dict(pending["provision"])
+        field_name = "who" if pending["asking"] == "who" else "how_often"
+        provision[field_name] = " ".join(text.split())
+        still = [part for part in ("who", "how often") if not provision.get(part.replace(" ", "_"))]
+        if still:
+            state["pending"] = {**pending, "provision": provision, "asking": still[0]}
+            turn.say.append(_provision_question(still[0]))
+            return turn
+        state.pop("pending", None)
+        return _store(state, step_id, step, number, pending["value"], provision, name, values, turn)
+    if pending.get("suggestion"):
+        if YES.match(said):
+            if "[" in pending["suggestion"]:
+                state["pending"] = {**pending, "suggestion": None}
+                turn.say.append("Please type the target with your measure in place of the part in brackets.")
+                turn.say.append(pending["suggestion"])
+                return turn
+            chosen = pending["suggestion"]
+        elif NO.match(said):
+            chosen = pending["value"]
+        else:
+            state.pop("pending", None)
+            return handle(state, text, name, values, today)
+        state.pop("pending", None)
+        return _store(state, step_id, step, number, chosen, None, name, values, turn)
+    if YES.match(said):
+        state.pop("pending", None)
+        value = pending["value"]
+        if step.kind == "date" and isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        return _store(state, step_id, step, number, value, None, name, values, turn)
+    state.pop("pending", None)
+    if NO.match(said):
+        turn.say.append("No problem.")
+        return ask(state, name, values, turn)
+    return handle(state, text, name, values, today)
+
+
+def _store(
+    state: dict[str, Any], step_id: str, step: Step, number: Optional[int], value: Any, extra: Optional[dict[str, Any]],
+    name: str, values: dict[str, Any], turn: Turn,
+) -> Turn:
+    if step.kind in ("choice", "yes_no"):
+        state["choices"][step_id] = value
+    if step_id.endswith(".more"):
+        if value == "yes":
+            state["targets"] = _target_count(state) + 1
+    elif number is not None:
+        turn.target_position = number
+        part = step.key.split(".")[1]
+        if part == "provision":
+            parts = extra or {}
+            turn.save = {"provision_who": parts.get("who"), "provision_what": parts.get("what") or value,
+                         "provision_when": parts.get("when"), "provision_how_often": parts.get("how_often")}
+        else:
+            turn.save = {TARGET_FIELD[part]: value}
+    else:
+        turn.save = {step.key: value}
+    state["answered"].append(step_id)
+    state["skipped"] = [s for s in state.get("skipped", []) if s != step_id]
+    values = {**values, step_id: value}
+    return ask(state, name, values, turn)

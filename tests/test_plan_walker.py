@@ -1,0 +1,249 @@
+"""The plan walk's logic: every section in order, commands, checks and follow-up questions."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from bot.plans import walker
+from bot.plans.sections import TOTAL_SECTIONS
+from bot.plans.smart import check_outcome, parse_provision
+
+TODAY = dt.date(2026, 11, 23)  # a Monday
+
+
+class Walk:
+    """Plays the part of the chat and the store around the walker."""
+
+    def __init__(self, state: dict[str, Any] | None = None, values: dict[str, Any] | None = None) -> None:
+        self.state = state or {"answered": []}
+        self.values: dict[str, Any] = dict(values or {})
+        self.saved: list[tuple[dict[str, Any], Any]] = []
+
+    def start(self) -> walker.Turn:
+        return walker.ask(self.state, "Amy", self.values)
+
+    def say(self, text: str) -> walker.Turn:
+        turn = walker.handle(self.state, text, "Amy", self.values, TODAY)
+        self.state = turn.state
+        if turn.save:
+            self.saved.append((turn.save, turn.target_position))
+            for key, value in turn.save.items():
+                self.values[key if turn.target_position is None else f"target.{turn.target_position}.{key}"] = value
+        return turn
+
+    @property
+    def last_question(self) -> str:
+        return walker.progress(self.state, "Amy")
+
+
+WHOLE_PLAN = [
+    ("SEN support", {"level_of_need": "sen_support"}),
+    ("Cognition and learning", {"main_area_of_need": "cognition_learning"}),
+    ("requested", {"cluster_funding": "requested"}),
+    ("3/10/2026", {"cluster_funding_requested_on": dt.date(2026, 10, 3)}),
+    ("Working towards in reading", {"previous_attainment": "Working towards in reading"}),
+    ("slow", {"previous_progress": "slow"}),
+    ("Year 1 level", {"current_attainment": "Year 1 level"}),
+    ("steady since phonics began", {"current_progress": "steady since phonics began"}),
+    ("Year 2 level by July", {"expected_attainment": "Year 2 level by July"}),
+    ("Small-group phonics; overlays", {"interventions": "Small-group phonics; overlays"}),
+    ("Phonics check and observations", {"how_needs_identified": "Phonics check and observations"}),
+    ("Ed psych last spring", {"professionals_involved": "Ed psych last spring"}),
+    ("Reads with mum every night", {"parent_new_information": "Reads with mum every night"}),
+    ("Kind, loves drawing", {"strengths": "Kind, loves drawing"}),
+    ("I go quiet", {"finding_things_hard_when": "I go quiet"}),
+    ("being shown an example", {"how_i_like_support": "being shown an example"}),
+    ("Read at home", {"parent_role": "Read at home"}),
+    ("Use my overlay", {"child_role": "Use my overlay"}),
+    ("Check understanding", {"class_teacher_role": "Check understanding"}),
+    ("Blending sounds", {"difficulty": "Blending sounds"}),
+    ("TA, phonics group, mornings, 3 times a week",
+     {"provision_who": "TA", "provision_what": "phonics group", "provision_when": "mornings", "provision_how_often": "3 times a week"}),
+    ("Amy will read 40 of 50 Phase 5 words by the end of term", {"outcome": "Amy will read 40 of 50 Phase 5 words by the end of term"}),
+    ("no", None),
+    ("Mrs Priya Ashdown", {"agreed_by_senco_name": "Mrs Priya Ashdown"}),
+    ("today", {"agreed_on": TODAY}),
+    ("14 January 2027", {"review_date": dt.date(2027, 1, 14)}),
+]
+
+
+def test_a_whole_plan_in_order_with_where_we_are() -> None:
+    walk = Walk()
+    first = walk.start()
+    assert first.say == [f"Section 1 of {TOTAL_SECTIONS}: Level of need.\nIs Amy on SEN support, or does Amy have an EHC plan?"]
+    assert [b["title"] for b in first.buttons] == ["SEN support", "EHC plan", "Skip for now"]
+    sections_seen = []
+    for answer, expected in WHOLE_PLAN:
+        turn = walk.say(answer)
+        assert turn.save == (expected or {}), answer
+        if turn.say:
+            sections_seen.append(int(turn.say[-1].split()[1]))
+    assert turn.finished == "ready"
+    assert sections_seen == sorted(sections_seen) and sections_seen[-1] == TOTAL_SECTIONS
+    assert walker.unanswered(walk.state) == []
+
+
+def test_cluster_details_only_when_they_apply() -> None:
+    walk = Walk()
+    walk.say("EHCP")
+    walk.say("SEMH")
+    turn = walk.say("no")
+    assert "previous attainment" in turn.say[-1]
+    walk = Walk()
+    walk.say("sen support"), walk.say("medical")
+    assert "What is the cluster funding for" in walk.say("yes").say[-1]
+
+
+def test_skip_back_change_keep_and_where_am_i() -> None:
+    walk = Walk()
+    walk.say("sen support")
+    assert "Skipped for now" in walk.say("skip").say[0]
+    assert walk.say("back").say[-1].startswith("Section 2 of 14: Main area of need.")
+    walk.say("communication")
+    walk.say("no")
+    for answer in ("a", "b", "c", "d", "e", "f", "g", "h", "i", "Kind"):
+        walk.say(answer)
+    assert walk.values["professionals_involved"] == "h" and walk.values["strengths"] == "Kind"
+    assert "Section 9 of 14" in walk.say("where am I?").say[0]
+    turn = walk.say("change the strengths")
+    assert turn.say[-1].startswith("Section 8 of 14: Strengths and what Amy likes doing.")
+    walk.say("Great at maths")
+    assert walk.values["strengths"] == "Great at maths"
+    assert walk.say("where am i").say[0].startswith("Section 9 of 14"), "carries on where it was"
+    turn = walk.say("change section 2")
+    assert "At the moment: \"Communication and interaction\"" in turn.say[-1]
+    assert walk.say("keep").say[-1].startswith("Section 9 of 14")
+
+
+def test_stop_and_resume_at_the_first_unanswered() -> None:
+    walk = Walk()
+    walk.say("sen support")
+    walk.say("skip")
+    walk.say("no")
+    turn = walk.say("stop for now")
+    assert turn.finished == "stopped" and "carry on with Amy's plan" in turn.say[0]
+    again = Walk(walker.resume(walk.state), walk.values)
+    assert again.start().say[0].startswith("Section 2 of 14: Main area of need.")
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("banana", "Please choose one of: SEN support, EHC plan."),
+        ("", "I didn't catch an answer there."),
+    ],
+)
+def test_bad_choices_are_explained_and_asked_again(answer: str, problem: str) -> None:
+    walk = Walk()
+    turn = walk.say(answer)
+    assert problem in turn.say[0] and turn.save == {}
+    assert turn.say[-1].startswith("Section 1 of 14")
+
+
+def _at_review_date() -> Walk:
+    walk = Walk()
+    for answer, _ in WHOLE_PLAN[:-1]:
+        walk.say(answer)
+    return walk
+
+
+def test_review_dates_in_the_past_are_refused_and_far_ones_questioned() -> None:
+    walk = _at_review_date()
+    turn = walk.say("1/11/2026")
+    assert "Sunday 1 November 2026 is in the past" in turn.say[0] and not turn.save
+    turn = walk.say("the day after never")
+    assert "couldn't read that as a date" in turn.say[0]
+    turn = walk.say("30 June 2027")
+    assert "more than about four months away" in turn.say[0] and "6.65" in turn.say[0] and not turn.save
+    turn = walk.say("no")
+    assert turn.say[-1].startswith("Section 14 of 14")
+    walk.say("30 June 2027")
+    turn = walk.say("yes")
+    assert turn.save == {"review_date": dt.date(2027, 6, 30)} and turn.finished == "ready"
+
+
+def test_next_tuesday_and_day_first_dates() -> None:
+    walk = _at_review_date()
+    assert walk.say("next Tuesday").save == {"review_date": dt.date(2026, 11, 24)}
+
+
+def _at_targets() -> Walk:
+    walk = Walk()
+    for answer, _ in WHOLE_PLAN[:19]:
+        walk.say(answer)
+    assert walk.say("Blending sounds").save == {"difficulty": "Blending sounds"}
+    return walk
+
+
+def test_provision_without_who_or_how_often_is_asked_about() -> None:
+    walk = _at_targets()
+    turn = walk.say("precision teaching")
+    assert turn.say == [walker._provision_question("who")] and not turn.save
+    turn = walk.say("Mrs Khan, the TA")
+    assert turn.say == [walker._provision_question("how often")]
+    turn = walk.say("three times a week")
+    assert turn.save == {"provision_who": "Mrs Khan, the TA", "provision_what": "precision teaching",
+                         "provision_when": None, "provision_how_often": "three times a week"}
+    assert turn.target_position == 1
+
+
+def test_vague_targets_get_a_suggested_rewrite() -> None:
+    walk = _at_targets()
+    walk.say("TA, phonics, mornings, daily")
+    turn = walk.say("Ben will use his calm card when upset")
+    assert "isn't yet time-bound" in turn.say[0] and not turn.save
+    turn = walk.say("use the suggestion")
+    assert turn.save == {"outcome": "By the next review, Ben will use his calm card when upset."}
+    turn = walk.say("yes")
+    assert turn.say[-1].startswith("Section 12 of 14: Targets.\nTarget 2:")
+    walk.say("Number bonds")
+    walk.say("class teacher, games, maths lessons, twice a week")
+    turn = walk.say("improve her maths")
+    assert "isn't yet measurable and time-bound" in turn.say[0]
+    turn = walk.say("keep mine")
+    assert turn.save == {"outcome": "improve her maths"} and turn.target_position == 2
+
+
+def test_a_suggestion_with_a_gap_asks_for_the_measure() -> None:
+    walk = _at_targets()
+    walk.say("TA, phonics, mornings, daily")
+    walk.say("improve reading")
+    turn = walk.say("yes")
+    assert "in place of the part in brackets" in turn.say[0] and not turn.save
+    turn = walk.say("By the end of term Amy will read 30 of 50 words")
+    assert turn.save == {"outcome": "By the end of term Amy will read 30 of 50 words"}
+
+
+@pytest.mark.parametrize(
+    ("outcome", "measurable", "time_bound"),
+    [
+        ("Amy will read 40 of 50 words by the end of term", True, True),
+        ("improve her reading", False, False),
+        ("be more confident", False, False),
+        ("Ben will use his calm card when upset", True, False),
+        ("to understand number bonds by Christmas", False, True),
+        ("write a sentence with a full stop in 4 out of 5 pieces of writing by half term", True, True),
+        ("sit with the group for 10 minutes within 6 weeks", True, True),
+    ],
+)
+def test_smart_check(outcome: str, measurable: bool, time_bound: bool) -> None:
+    check = check_outcome(outcome, "Amy", "Thursday 14 January 2027")
+    assert (check.measurable, check.time_bound) == (measurable, time_bound)
+    assert (check.suggestion is None) == (measurable and time_bound)
+
+
+@pytest.mark.parametrize(
+    ("text", "who", "what", "when", "how_often"),
+    [
+        ("TA, phonics group, mornings, 3 times a week", "TA", "phonics group", "mornings", "3 times a week"),
+        ("small group phonics with the TA daily", "TA", "small group phonics", None, "daily"),
+        ("precision teaching", None, "precision teaching", None, None),
+        ("speech and language therapist, social skills group, twice a week", "speech and language therapist", "social skills group", None, "twice a week"),
+        ("Mrs Patel, reading, Mondays and Thursdays", "Mrs Patel", "reading", "Mondays", "Mondays and Thursdays"),
+    ],
+)
+def test_provision_is_split(text: str, who: str, what: str, when: str, how_often: str) -> None:
+    parsed = parse_provision(text)
+    assert (parsed.who, parsed.what, parsed.when, parsed.how_often) == (who, what, when, how_often)
