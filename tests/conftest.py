@@ -236,3 +236,25 @@ def rasa_postgres(
     server, port = servers.start_rasa_server(server_logs, endpoints)
     yield port
     server.stop()
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A SQLite store with the demo school, used by actions run in this process, and codes to link with."""
+    from sqlalchemy import select
+
+    from bot.store import accounts, demo, migrate
+    from bot.store.db import make_engine, sessions
+    from bot.store.models import Pupil
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SEN_IDENTITY_KEY", "action-test-key")
+    migrate.upgrade(url)
+    with sessions(url).begin() as session:
+        school = demo.seed(session)
+        codes = demo.codes(session, school)
+        ids = {f"{p.first_name} {p.last_name}": p.id for p in session.execute(select(Pupil)).scalars()}
+        other_code = accounts.issue_staff_code(session, school.other_senco_id)
+    yield {"url": url, "school": school, "codes": codes, "ids": ids, "other_code": other_code}
+    make_engine(url).dispose()

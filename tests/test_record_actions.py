@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import pytest
 from rasa_sdk import Action
@@ -11,27 +11,11 @@ from sqlalchemy import select
 
 from actions import records as record_actions
 from bot import dates
-from bot.store import accounts, demo, migrate
-from bot.store.db import make_engine, sessions
-from bot.store.models import AuditEvent, Pupil
+from bot.store.db import sessions
+from bot.store.models import AuditEvent
 from tests.conftest import make_tracker
 
 TODAY = dates.today()
-
-
-@pytest.fixture
-def store(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("SEN_IDENTITY_KEY", "action-test-key")
-    migrate.upgrade(url)
-    with sessions(url).begin() as session:
-        school = demo.seed(session)
-        codes = demo.codes(session, school)
-        ids = {f"{p.first_name} {p.last_name}": p.id for p in session.execute(select(Pupil)).scalars()}
-        other_code = accounts.issue_staff_code(session, school.other_senco_id)
-    yield {"url": url, "school": school, "codes": codes, "ids": ids, "other_code": other_code}
-    make_engine(url).dispose()
 
 
 async def _say(

@@ -65,6 +65,7 @@ class Turn:
     target_position: Optional[int] = None
     state: dict[str, Any] = field(default_factory=dict)
     finished: Optional[str] = None  # "stopped", "ready" (all answered, awaiting agreement), "agreed"
+    asked: Optional[str] = None  # the step id of the question put, which the next message answers
 
 
 def _target_count(state: dict[str, Any]) -> int:
@@ -108,6 +109,39 @@ def resume(state: dict[str, Any]) -> dict[str, Any]:
     return fresh
 
 
+def view_for(state: dict[str, Any], asked: Optional[str]) -> dict[str, Any]:
+    """The walk as one user last saw it: the step they were asked is the current one.
+
+    When two people work on one draft, the other may have answered that step
+    (or moved on) since; the answer still belongs to the question shown.
+    """
+    ids = sequence(state)
+    if not asked or asked not in ids or current(state) == asked:
+        return copy.deepcopy(state)
+    view = copy.deepcopy(state)
+    view["answered"] = [s for s in view.get("answered", []) if s != asked]
+    done = set(view["answered"])
+    view["skipped"] = [s for s in ids[: ids.index(asked)] if s not in done]
+    view["synthetic"] = [s for s in view["skipped"] if s not in state.get("skipped", [])]
+    view.pop("pending", None)
+    return view
+
+
+def merge(shared: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
+    """Progress after one user's turn, keeping what others have answered meanwhile."""
+    merged = copy.deepcopy(mine)
+    synthetic = set(merged.pop("synthetic", []))
+    answered = set(shared.get("answered", [])) | set(mine.get("answered", []))
+    order = {step_id: index for index, step_id in enumerate(sequence(merged))}
+    merged["answered"] = sorted(answered, key=lambda s: order.get(s, len(order)))
+    merged["skipped"] = [
+        s for s in mine.get("skipped", []) if s not in answered and (s not in synthetic or s in shared.get("skipped", []))
+    ]
+    merged["choices"] = {**shared.get("choices", {}), **mine.get("choices", {})}
+    merged["targets"] = max(_target_count(shared), _target_count(mine))
+    return merged
+
+
 def progress(state: dict[str, Any], name: str) -> str:
     step_id = current(state)
     if step_id is None:
@@ -130,6 +164,7 @@ def ask(state: dict[str, Any], name: str, values: dict[str, Any], turn: Optional
     if step_id is None:
         turn.finished = "ready"
         return turn
+    turn.asked = step_id
     step, number = step_of(step_id)
     text = f"Section {step.section} of {TOTAL_SECTIONS}: {section_title(step, name)}.\n{question(step, name, number or 1)}"
     turn.buttons = [{"title": choice.title, "payload": choice.title} for choice in step.choices]

@@ -1,0 +1,300 @@
+"""Recording a pupil's SEN Support Plan by chat.
+
+"new plan for Amy", "update Amy's plan" or "carry on with Amy's plan" opens
+the pupil's draft (one per pupil, in the store) and starts ``plan_form``.
+Every message during the form goes to ``validate_plan_form``, which lets the
+walker (bot/plans/walker.py) read it, saves any answer to the draft at once
+and puts the next question in ``plan_prompt`` for ``action_ask_plan_answer``.
+The walk's position is kept with the draft, not in the conversation, so it
+survives restarts and moves between channels.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+import knowledge
+from actions.common import current_council, latest_intent
+from actions.records import HOW_TO_LINK, _viewer, in_thread
+from bot import dates
+from bot.plans import walker
+from bot.plans.sections import STEP_BY_KEY, TOTAL_SECTIONS
+from bot.store import drafts, records
+from bot.store.db import sessions
+from bot.store.models import Staff, SupportPlan
+
+QUESTION_START = re.compile(
+    r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b", re.IGNORECASE
+)
+QUESTION_CONFIDENCE = 0.7
+
+
+def plan_values(plan: SupportPlan) -> dict[str, Any]:
+    """The plan's answers keyed by walk step id, for "at the moment" and for summaries."""
+    values: dict[str, Any] = {name: getattr(plan, name) for name in drafts.PLAN_FIELDS}
+    for target in plan.targets:
+        values[f"target.{target.position}.difficulty"] = target.difficulty
+        parts = [target.provision_who, target.provision_what, target.provision_when, target.provision_how_often]
+        values[f"target.{target.position}.provision"] = ", ".join(part for part in parts if part) or None
+        values[f"target.{target.position}.outcome"] = target.outcome
+    return values
+
+
+def _prepare(state: dict[str, Any], plan: SupportPlan) -> dict[str, Any]:
+    state = dict(state)
+    state.setdefault("answered", [])
+    state.setdefault("choices", {})
+    if plan.cluster_funding and "cluster_funding" not in state["choices"]:
+        state["choices"]["cluster_funding"] = plan.cluster_funding
+    if "targets" not in state:
+        state["targets"] = max(1, len(plan.targets))
+    return state
+
+
+def _buttons_slot(buttons: list[dict[str, str]]) -> str:
+    return json.dumps(buttons)
+
+
+def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[str, Any]:
+    with sessions().begin() as session:
+        viewer = _viewer(session, tracker)
+        if not viewer.is_staff:
+            records._refuse(session, viewer, "open_plan", "not staff")
+            return {"outcome": "not_staff", "linked": viewer.person is not None}
+        found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_plan", pupil_id)
+        if found.outcome != "found":
+            school = session.get(Staff, viewer.person.id).school.name  # type: ignore[union-attr]
+            return {"outcome": found.outcome, "school": school,
+                    "choices": [(p.id, p.label or p.full_name) for p in found.pupils]}
+        if resume_only and drafts.find_draft(session, viewer, found.pupil.id) is None:
+            return {"outcome": "no_draft", "name": found.pupil.first_name, "pupil_id": found.pupil.id}
+        draft = drafts.open_draft(session, viewer, found.pupil.id)
+        plan = drafts.load_plan(session, viewer, draft.plan_id)
+        state = _prepare(walker.resume(draft.state) if draft.resumed else draft.state, plan)
+        revision = drafts.save_state(session, viewer, draft.plan_id, state)
+        turn = walker.ask(state, draft.pupil_name, plan_values(plan))
+        return {"outcome": "opened", "draft": draft, "revision": revision, "turn": turn, "state": state,
+                "left": len(walker.unanswered(state))}
+
+
+class ActionStartPlan(Action):
+    """Opens a pupil's plan for recording (new, update or carry on) and starts the form."""
+
+    def name(self) -> str:
+        return "action_start_plan"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        entity = next(tracker.get_latest_entity_values("pupil_id"), None)
+        pupil_id = int(entity) if entity is not None and str(entity).isdigit() else (-1 if entity is not None else None)
+        resume_only = latest_intent(tracker) == "resume_plan"
+        reply = await in_thread(_open, tracker, pupil_id, resume_only)
+        outcome = reply["outcome"]
+        if outcome == "not_staff":
+            dispatcher.utter_message(text=(
+                "Recording SEN Support Plans is for school staff who have linked this chat. "
+                + (HOW_TO_LINK if not reply["linked"] else "Parents can ask \"what's in my child's plan?\".")
+            ))
+            return []
+        if outcome == "ambiguous":
+            intent = latest_intent(tracker) or "start_plan"
+            dispatcher.utter_message(
+                text="I found more than one pupil with that name. Which one do you mean?",
+                buttons=[{"title": label, "payload": f'/{intent}{{"pupil_id": "{pid}"}}'} for pid, label in reply["choices"]],
+            )
+            return []
+        if outcome == "no_name":
+            dispatcher.utter_message(text="Whose plan? Please include the pupil's name, for example \"new plan for Amy Carter\".")
+            return []
+        if outcome in ("not_found", "other_child"):
+            dispatcher.utter_message(text=f"I couldn't find a pupil by that name at {reply.get('school')}. Please check the spelling.")
+            return []
+        if outcome == "no_draft":
+            dispatcher.utter_message(
+                text=f"There's no plan in progress for {reply['name']}. Would you like to start one?",
+                buttons=[{"title": f"Start {reply['name']}'s plan", "payload": f'/start_plan{{"pupil_id": "{reply["pupil_id"]}"}}'}],
+            )
+            return []
+        draft: drafts.Draft = reply["draft"]
+        turn: walker.Turn = reply["turn"]
+        if draft.resumed:
+            opening = f"Carrying on with {draft.pupil_name}'s plan (version {draft.version}), where it was left."
+        elif draft.updating:
+            opening = (f"Updating {draft.pupil_name}'s plan: version {draft.version}, starting from the current one. "
+                       "For each answer, say \"keep\" or type a new one.")
+        else:
+            opening = f"Starting a new SEN Support Plan for {draft.pupil_name}, in {TOTAL_SECTIONS} sections."
+        dispatcher.utter_message(text=(
+            f"{opening} Every answer is saved as you go. You can say \"skip\", \"back\", \"change the strengths\", "
+            "\"where am I\" or \"stop for now\" at any time."
+        ))
+        prompt = "\n".join(turn.say) if turn.say else ""
+        return [
+            SlotSet("plan_id", str(draft.plan_id)),
+            SlotSet("plan_revision", str(reply["revision"])),
+            SlotSet("plan_prompt", prompt),
+            SlotSet("plan_buttons", _buttons_slot(turn.buttons)),
+            SlotSet("plan_step", turn.asked),
+            SlotSet("plan_result", None),
+            FollowupAction("plan_form"),
+        ]
+
+
+class ActionAskPlanAnswer(Action):
+    """Puts the plan's current question, with its buttons."""
+
+    def name(self) -> str:
+        return "action_ask_plan_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        prompt = tracker.get_slot("plan_prompt")
+        buttons = json.loads(tracker.get_slot("plan_buttons") or "[]")
+        if prompt:
+            dispatcher.utter_message(text=prompt, buttons=buttons)
+        return []
+
+
+def _summary(plan: SupportPlan, name: str) -> str:
+    values = plan_values(plan)
+    lines = [f"Here is {name}'s plan (version {plan.version}):"]
+    labels = {
+        "level_of_need": "Level of need", "main_area_of_need": "Main area of need", "cluster_funding": "Cluster funding",
+        "interventions": "Interventions", "strengths": "Strengths", "finding_things_hard_when": "Finding things hard when",
+        "how_i_like_support": "How I like to be supported", "agreed_by_senco_name": "Agreed by",
+        "agreed_on": "Agreed on", "review_date": "Review date",
+    }
+    for key, label in labels.items():
+        value = values.get(key)
+        if value is not None:
+            shown = dates.long_date(value) if hasattr(value, "isoformat") else getattr(value, "value", value)
+            lines.append(f"• {label}: {shown}")
+    for target in plan.targets:
+        lines.append(f"• Target {target.position}: {target.outcome or '(no outcome yet)'}")
+    return "\n".join(lines)
+
+
+def _saved_values(turn: walker.Turn) -> dict[str, Any]:
+    if turn.target_position is None:
+        return dict(turn.save)
+    return {f"target.{turn.target_position}.{key}": value for key, value in turn.save.items()}
+
+
+def _take(tracker: Tracker, text: str, plan_id: int, seen: int, asked: Optional[str]) -> dict[str, Any]:
+    with sessions().begin() as session:
+        viewer = _viewer(session, tracker)
+        try:
+            plan = drafts.load_plan(session, viewer, plan_id)
+        except drafts.NotAllowed:
+            return {"result": "gone"}
+        if plan.status.value != "draft":
+            return {"result": "gone"}
+        name = plan.pupil.first_name
+        state = _prepare(json.loads(plan.draft_state or "{}"), plan)
+        values = plan_values(plan)
+        if state.get("confirming"):
+            said = text.strip().lower()
+            if walker.YES.match(said):
+                agreed = drafts.agree(session, viewer, plan_id)
+                return {"result": "agreed", "say": [
+                    f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
+                    f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}."
+                ]}
+            state.pop("confirming")
+        turn = walker.handle(walker.view_for(state, asked), text, name, values)
+        turn.state = walker.merge(state, turn.state)
+        if turn.asked and walker.current(turn.state) != turn.asked and "pending" not in turn.state and not turn.finished:
+            # Someone else answered the next question meanwhile: ask what is really next.
+            turn.say, turn.buttons = turn.say[:-1], []
+            turn = walker.ask(turn.state, name, {**values, **_saved_values(turn)}, turn)
+        notes: list[str] = []
+        revision = seen
+        if turn.save:
+            result = drafts.save_answer(session, viewer, plan_id, seen, turn.save, turn.target_position, turn.state)
+            if not result.saved and result.conflict:
+                conflict = result.conflict
+                step = STEP_BY_KEY.get(conflict.field)
+                shown = next((c.title for c in step.choices if c.value == conflict.value), None) if step else None
+                shown = shown or conflict.value
+                again = walker.ask(walker.view_for(state, asked), name, {**values})
+                return {"result": "continue", "revision": plan.revision, "asked": again.asked, "say": [
+                    f"{conflict.by} changed this answer a moment ago, to \"{shown}\". I haven't overwritten it. "
+                    "Say \"keep\" to keep theirs, or type your answer again to replace it."
+                ], "prompt": "\n".join(again.say), "buttons": again.buttons}
+            revision = result.revision
+            if result.others:
+                notes.append(f"Note: {' and '.join(result.others)} also changed this plan just now ({', '.join(result.others_changed)}).")
+        else:
+            revision = drafts.save_state(session, viewer, plan_id, turn.state)
+        if turn.finished == "stopped":
+            return {"result": "stopped", "say": turn.say + notes}
+        if turn.finished == "ready":
+            turn.state["confirming"] = True
+            revision = drafts.save_state(session, viewer, plan_id, turn.state)
+            session.flush()
+            session.refresh(plan)
+            skipped = walker.unanswered(turn.state)
+            prompt = _summary(plan, name)
+            if skipped:
+                prompt += f"\n{len(skipped)} question(s) have no answer yet; say \"carry on with {name}'s plan\" later to fill them."
+            prompt += "\nIs this right? Say \"agree\" to save it as the agreed plan, or \"change ...\" to change a section."
+            return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes, "prompt": prompt,
+                    "buttons": [{"title": "Agree and save", "payload": "agree"}, {"title": "Stop for now", "payload": "stop for now"}]}
+        return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes,
+                "prompt": turn.say[-1] if turn.say else "", "buttons": turn.buttons, "asked": turn.asked or asked}
+
+
+def _looks_like_question(tracker: Tracker) -> Optional[str]:
+    intent = tracker.latest_message.get("intent") or {}
+    text = (tracker.latest_message.get("text") or "").strip()
+    if knowledge.topic_for_intent(intent.get("name")) is None or (intent.get("confidence") or 0) < QUESTION_CONFIDENCE:
+        return None
+    return intent.get("name") if text.endswith("?") or QUESTION_START.match(text) else None
+
+
+class ValidatePlanForm(FormValidationAction):
+    """Takes each message of the plan walk: an answer, a command, or a question asked midway."""
+
+    def name(self) -> str:
+        return "validate_plan_form"
+
+    async def validate_plan_answer(
+        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        plan_id = int(tracker.get_slot("plan_id") or 0)
+        seen = int(tracker.get_slot("plan_revision") or 0)
+        question_intent = _looks_like_question(tracker)
+        if question_intent:
+            topic = knowledge.topic_for_intent(question_intent)
+            dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))  # type: ignore[arg-type]
+            dispatcher.utter_message(text="Now, back to the plan.")
+            return {"plan_answer": None}
+        reply = await in_thread(_take, tracker, str(slot_value or ""), plan_id, seen, tracker.get_slot("plan_step"))
+        for line in reply.get("say", []):
+            dispatcher.utter_message(text=line)
+        if reply["result"] == "gone":
+            dispatcher.utter_message(text="That plan is no longer open for editing here.")
+            return {"plan_answer": "closed", "plan_result": "closed"}
+        if reply["result"] in ("stopped", "agreed"):
+            return {"plan_answer": reply["result"], "plan_result": reply["result"]}
+        return {
+            "plan_answer": None,
+            "plan_revision": str(reply["revision"]),
+            "plan_prompt": reply["prompt"],
+            "plan_buttons": _buttons_slot(reply["buttons"]),
+            "plan_step": reply.get("asked"),
+        }
+
+
+class ActionPlanFinished(Action):
+    """After the plan walk ends: forget the open plan in this conversation."""
+
+    def name(self) -> str:
+        return "action_plan_finished"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        return [SlotSet("plan_id", None), SlotSet("plan_revision", None), SlotSet("plan_prompt", None),
+                SlotSet("plan_buttons", None), SlotSet("plan_step", None), SlotSet("plan_answer", None)]

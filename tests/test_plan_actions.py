@@ -1,0 +1,205 @@
+"""Recording a plan through the actions, against a store: the whole walk, stop and resume, interruptions, two editors."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import plans as plan_actions
+from actions import records as record_actions
+from bot import dates
+from bot.store.db import sessions
+from bot.store.models import PlanStatus, SupportPlan
+from tests.conftest import make_tracker
+
+REVIEW = dates.today() + dt.timedelta(days=60)
+
+
+class Chat:
+    """One chat user driving the plan actions as the Rasa server would."""
+
+    def __init__(self, store: dict[str, Any], sender: str, channel: str = "rest") -> None:
+        self.store, self.sender, self.channel = store, sender, channel
+        self.slots: dict[str, Any] = {}
+        self.seen: list[str] = []
+        self.in_form = False
+        self.result: Optional[str] = None
+
+    async def link(self, code: str) -> str:
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker("link_account", f"my code is {code}", sender_id=self.sender, channel=self.channel)
+        await record_actions.ActionLinkAccount().run(dispatcher, tracker, {})
+        return dispatcher.messages[0]["text"]
+
+    async def start(self, text: str, intent: str = "start_plan", pupil_id: Optional[int] = None) -> list[str]:
+        dispatcher = CollectingDispatcher()
+        entities = {"pupil_id": str(pupil_id)} if pupil_id else None
+        tracker = make_tracker(intent, text, sender_id=self.sender, channel=self.channel, entities=entities)
+        events = await plan_actions.ActionStartPlan().run(dispatcher, tracker, {})
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        self.in_form = any(event.get("event") == "followup" for event in events)
+        texts = [m["text"] for m in dispatcher.messages]
+        if self.in_form:
+            texts += await self._ask()
+        self.seen += texts
+        return texts
+
+    async def _ask(self) -> list[str]:
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(sender_id=self.sender, slots=self.slots, channel=self.channel)
+        await plan_actions.ActionAskPlanAnswer().run(dispatcher, tracker, {})
+        self.buttons = [b["title"] for m in dispatcher.messages for b in m.get("buttons") or []]
+        return [m["text"] for m in dispatcher.messages]
+
+    async def say(self, text: str, intent: str = "nlu_fallback", confidence: float = 0.2) -> list[str]:
+        assert self.in_form, "the plan form is not active"
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker(intent, text, slots=self.slots, sender_id=self.sender, channel=self.channel,
+                               ranking=[(intent, confidence)])
+        tracker.latest_message["intent"]["confidence"] = confidence
+        changes = await plan_actions.ValidatePlanForm().validate_plan_answer(text, dispatcher, tracker, {})
+        self.slots.update(changes)
+        texts = [m["text"] for m in dispatcher.messages]
+        if changes.get("plan_answer") is None:
+            texts += await self._ask()
+        else:
+            self.in_form = False
+            self.result = changes["plan_answer"]
+        self.seen += texts
+        return texts
+
+
+def _plan(store: dict[str, Any], pupil: str) -> list[SupportPlan]:
+    with sessions(store["url"])() as session:
+        rows = session.execute(
+            select(SupportPlan).where(SupportPlan.pupil_id == store["ids"][pupil]).order_by(SupportPlan.version)
+        ).scalars().all()
+        for row in rows:
+            list(row.targets)
+        return rows
+
+
+ANSWERS = [
+    "SEN support", "Social, emotional and mental health", "no", "At the expected standard", "good",
+    "Working towards in writing", "slowing this term", "Expected standard by July", "Check-in with a trusted adult daily",
+    "Teacher observations and a Boxall profile", "none yet", "Sleeping badly since moving house", "Funny, loves football",
+    "I go quiet and pull my hood up", "a quiet word, not in front of everyone", "Share worries at home", "Use my calm card",
+    "Greet Finley at the door", "Joining in at playtime", "TA, lunchtime club, lunchtimes, twice a week",
+    "Finley will join a group game for 10 minutes on 3 of 5 days by half term", "no", "Mrs Priya Ashdown", "today",
+    dates.long_date(REVIEW),
+]
+
+
+async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-plan")
+    await chat.link(store["codes"].staff_code)
+    opening = await chat.start("new plan for Finley")
+    assert opening[0].startswith("Starting a new SEN Support Plan for Finley, in 14 sections.")
+    assert opening[1].startswith("Section 1 of 14: Level of need.")
+    assert chat.buttons == ["SEN support", "EHC plan", "Skip for now"]
+    for answer in ANSWERS:
+        replies = await chat.say(answer)
+    assert replies[-1].endswith('Say "agree" to save it as the agreed plan, or "change ..." to change a section.')
+    assert "• Strengths: Funny, loves football" in replies[-1]
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.status == PlanStatus.draft and draft.review_date == REVIEW
+    assert draft.targets[0].provision_how_often == "twice a week"
+    replies = await chat.say("agree")
+    assert chat.result == "agreed"
+    assert "version 1 is now Finley's agreed plan" in replies[0]
+    (agreed,) = _plan(store, "Finley Shaw")
+    assert agreed.status == PlanStatus.agreed and agreed.parents_notified_on == dates.today()
+    assert agreed.strengths == "Funny, loves football" and agreed.main_area_of_need.value == "semh"
+
+
+async def test_stop_and_carry_on_from_another_channel(store: dict[str, Any]) -> None:
+    web = Chat(store, "senco-web", "socketio")
+    await web.link(store["codes"].staff_code)
+    await web.start("new plan for Finley Shaw")
+    for answer in ANSWERS[:5]:
+        await web.say(answer)
+    await web.say("skip")
+    replies = await web.say("stop for now")
+    assert web.result == "stopped" and "carry on with Finley's plan" in replies[0]
+
+    from bot.store import demo
+    with sessions(store["url"]).begin() as session:
+        fresh = demo.codes(session, store["school"])
+    phone = Chat(store, "4242", "telegram")
+    await phone.link(fresh.staff_code)
+    replies = await phone.start("carry on with Finley's plan", intent="resume_plan")
+    assert replies[0].startswith("Carrying on with Finley's plan (version 1), where it was left.")
+    assert replies[1].startswith("Section 4 of 14: Attainment and progress.\nWhat is Finley's current attainment?")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.previous_progress == "good" and draft.current_attainment is None
+
+
+async def test_a_question_midway_is_answered_and_the_plan_carries_on(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-question")
+    await chat.link(store["codes"].staff_code)
+    await chat.start("new plan for Finley")
+    await chat.say("SEN support")
+    replies = await chat.say("what are the four broad areas of need?", "ask_four_areas_of_need", 0.95)
+    assert "Source:" in replies[0] and replies[1] == "Now, back to the plan."
+    assert replies[2].startswith("Section 2 of 14: Main area of need.")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.main_area_of_need is None, "the question was not taken as an answer"
+    replies = await chat.say("my answer is semh", "ask_semh", 0.9)
+    assert replies[0].startswith("Section 3 of 14"), "a statement is an answer even when it sounds like a topic"
+
+
+async def test_updating_keeps_what_is_there_unless_changed(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-update")
+    await chat.link(store["codes"].staff_code)
+    replies = await chat.start("update Amy Carter's plan")
+    assert replies[0].startswith("Updating Amy's plan: version 2")
+    assert 'At the moment: "SEN support"' in replies[1] and "Keep" in chat.buttons
+    await chat.say("keep")
+    await chat.say("keep")
+    await chat.say("keep")
+    await chat.say("stop for now")
+    plans = _plan(store, "Amy Carter")
+    assert [(p.version, p.status) for p in plans] == [(1, PlanStatus.agreed), (2, PlanStatus.draft)]
+    assert plans[1].strengths == plans[0].strengths and len(plans[1].targets) == 3
+
+
+async def test_two_staff_on_one_draft_are_told_about_each_other(store: dict[str, Any]) -> None:
+    from bot.store import accounts
+    from bot.store.models import Staff
+
+    first = Chat(store, "senco-a")
+    await first.link(store["codes"].staff_code)
+    await first.start("new plan for Finley")
+    with sessions(store["url"]).begin() as session:
+        teacher = session.execute(select(Staff.id).where(Staff.name == "Mr Tom Ellery")).scalar_one()
+        teacher_code = accounts.issue_staff_code(session, teacher)
+    second = Chat(store, "teacher-b", "telegram")
+    assert "Mr Tom Ellery" in await second.link(teacher_code)
+    await second.start("carry on with Finley's plan", intent="resume_plan")
+    await second.say("EHC plan")
+    replies = await first.say("SEN support")
+    assert replies[0].startswith("Mr Tom Ellery changed this answer a moment ago, to \"EHC plan\". I haven't overwritten it.")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.level_of_need.value == "ehcp"
+    await first.say("SEN support")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.level_of_need.value == "sen_support", "having been told, the user may replace it"
+
+
+async def test_parents_and_other_schools_cannot_record(store: dict[str, Any]) -> None:
+    parent = Chat(store, "parent-plan")
+    await parent.link(store["codes"].parent_code)
+    replies = await parent.start("new plan for Amy")
+    assert replies[0].startswith("Recording SEN Support Plans is for school staff") and not parent.in_form
+    other = Chat(store, "other-plan")
+    await other.link(store["other_code"])
+    replies = await other.start("update Amy Carter's plan")
+    assert replies[0] == "I couldn't find a pupil by that name at Harbour View Primary School. Please check the spelling."
+    stranger = Chat(store, "stranger-plan")
+    replies = await stranger.start("new plan for Amy Carter")
+    assert replies[0].startswith("Recording SEN Support Plans is for school staff who have linked this chat.")
+    assert len(_plan(store, "Amy Carter")) == 1

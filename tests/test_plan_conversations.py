@@ -1,0 +1,101 @@
+"""Recording a plan through the REST channel against real servers, including a restart midway."""
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot import dates
+from bot.store.db import sessions
+from bot.store.models import PlanStatus, Pupil, SupportPlan
+from tests import servers
+from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
+from tests.test_plan_actions import ANSWERS
+
+
+def _texts(replies: list[dict[str, Any]]) -> str:
+    return "\n".join(reply.get("text", "") for reply in replies)
+
+
+class Assistant:
+    """An action server and a Rasa server on one store and one tracker database, restartable."""
+
+    def __init__(self, folder: Path, store: str, trained_model: Path) -> None:
+        self.folder, self.store = folder, store
+        self.running: list[Any] = []
+
+    def start(self) -> None:
+        action, action_port = servers.start_action_server(
+            self.folder, DATABASE_URL=self.store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY
+        )
+        endpoints = servers.write_endpoints(
+            self.folder / "endpoints.yml", action_port,
+            {"type": "SQL", "dialect": "sqlite", "db": str(self.folder / "tracker.db")},
+        )
+        rasa, self.port = servers.start_rasa_server(self.folder, endpoints)
+        self.running = [rasa, action]
+
+    def stop(self) -> None:
+        for service in self.running:
+            service.stop()
+        self.running = []
+
+    def say(self, sender: str, text: str) -> str:
+        return _texts(servers.say(self.port, sender, text))
+
+
+@pytest.fixture
+def assistant(tmp_path: Path, trained_model: Path) -> Any:
+    store = _seeded(f"sqlite:///{tmp_path / 'store.db'}")
+    running = Assistant(tmp_path, store, trained_model)
+    running.start()
+    yield running
+    running.stop()
+
+
+def _finley(store: str) -> SupportPlan:
+    with sessions(store)() as session:
+        pupil = session.execute(select(Pupil.id).where(Pupil.first_name == "Finley")).scalar_one()
+        plan = session.execute(select(SupportPlan).where(SupportPlan.pupil_id == pupil)).scalar_one()
+        list(plan.targets)
+        return plan
+
+
+def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant) -> None:
+    codes = demo_codes(assistant.store)
+    web = f"web-{uuid.uuid4().hex[:8]}"
+    assert "linked as Mrs Priya Ashdown" in assistant.say(web, f"my code is {codes.staff_code}")
+    opening = assistant.say(web, "new plan for Finley")
+    assert "Starting a new SEN Support Plan for Finley" in opening and "Section 1 of 14: Level of need." in opening
+    for answer in ANSWERS[:4]:
+        reply = assistant.say(web, answer)
+    assert "Section 4 of 14" in reply
+
+    interrupted = assistant.say(web, "what does the SENCO do?")
+    assert "Source:" in interrupted and "Now, back to the plan." in interrupted
+    assert "Section 4 of 14" in interrupted
+
+    assistant.stop()
+    assistant.start()
+    reply = assistant.say(web, ANSWERS[4])
+    assert "Section 4 of 14" in reply and "current attainment" in reply, "the form carried on after the restart"
+    assert "carry on with Finley's plan" in assistant.say(web, "stop for now")
+    assert _finley(assistant.store).previous_progress == ANSWERS[4]
+
+    phone = f"phone-{uuid.uuid4().hex[:8]}"
+    again = demo_codes(assistant.store)
+    assistant.say(phone, f"my code is {again.staff_code}")
+    resumed = assistant.say(phone, "carry on with Finley's plan")
+    assert "Carrying on with Finley's plan" in resumed and "current attainment" in resumed
+    for answer in ANSWERS[5:]:
+        reply = assistant.say(phone, answer)
+    assert "Is this right?" in reply and "• Strengths: Funny, loves football" in reply
+    assert "version 1 is now Finley's agreed plan" in assistant.say(phone, "agree")
+    plan = _finley(assistant.store)
+    assert plan.status == PlanStatus.agreed and plan.parents_notified_on == dates.today()
+    assert plan.targets[0].outcome == ANSWERS[20]
+    after = assistant.say(phone, "which reviews are overdue?")
+    assert "Overdue reviews" in after, "the conversation is back to normal after the plan"
