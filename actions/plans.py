@@ -20,11 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import current_council, latest_intent
-from actions.records import HOW_TO_LINK, _viewer, in_thread
+from actions.records import HOW_TO_LINK, document_links, in_thread, viewer_of
 from bot import dates
 from bot.plans import walker
 from bot.plans.sections import STEP_BY_KEY, TOTAL_SECTIONS
-from bot.store import drafts, records
+from bot.store import documents, drafts, records
 from bot.store.db import sessions
 from bot.store.models import Staff, SupportPlan
 
@@ -62,9 +62,9 @@ def _buttons_slot(buttons: list[dict[str, str]]) -> str:
 
 def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[str, Any]:
     with sessions().begin() as session:
-        viewer = _viewer(session, tracker)
+        viewer = viewer_of(session, tracker)
         if not viewer.is_staff:
-            records._refuse(session, viewer, "open_plan", "not staff")
+            records.refuse(session, viewer, "open_plan", "not staff")
             return {"outcome": "not_staff", "linked": viewer.person is not None}
         found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_plan", pupil_id)
         if found.outcome != "found":
@@ -185,7 +185,7 @@ def _saved_values(turn: walker.Turn) -> dict[str, Any]:
 
 def _take(tracker: Tracker, text: str, plan_id: int, seen: int, asked: Optional[str]) -> dict[str, Any]:
     with sessions().begin() as session:
-        viewer = _viewer(session, tracker)
+        viewer = viewer_of(session, tracker)
         try:
             plan = drafts.load_plan(session, viewer, plan_id)
         except drafts.NotAllowed:
@@ -199,9 +199,12 @@ def _take(tracker: Tracker, text: str, plan_id: int, seen: int, asked: Optional[
             said = text.strip().lower()
             if walker.YES.match(said):
                 agreed = drafts.agree(session, viewer, plan_id)
+                token = documents.issue_link(session, viewer, agreed.id)
                 return {"result": "agreed", "say": [
                     f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
-                    f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}."
+                    f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}.",
+                    f"The printable plan, to share with the parents: {document_links(token)}. The link works for "
+                    f"{documents.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
                 ]}
             state.pop("confirming")
         turn = walker.handle(walker.view_for(state, asked), text, name, values)

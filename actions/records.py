@@ -18,8 +18,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
-from bot import dates
-from bot.store import accounts, names, records
+from bot import dates, settings
+from bot.store import accounts, documents, names, records
 from bot.store.db import sessions
 from bot.store.models import AreaOfNeed, LevelOfNeed, Parent, Pupil, Staff, TargetProgress
 
@@ -77,7 +77,7 @@ def _code_like(raw: str) -> bool:
     return any(ch.isdigit() for ch in raw) and any(ch.isalpha() for ch in raw)
 
 
-def _viewer(session: Any, tracker: Tracker) -> records.Viewer:
+def viewer_of(session: Any, tracker: Tracker) -> records.Viewer:
     channel = channel_of(tracker)
     return records.Viewer(accounts.who_is(session, channel, tracker.sender_id), channel)
 
@@ -209,16 +209,20 @@ class PupilLookup(Action):
     def answer(self, record: records.PupilRecord, viewer: records.Viewer) -> str:
         raise NotImplementedError
 
+    def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
+        """The reply, for answers that need the store again (such as making a link)."""
+        return self.answer(record, viewer)
+
     def _look_up(self, tracker: Tracker, button_id: Optional[int], context_id: Optional[int]) -> dict[str, Any]:
         with sessions().begin() as session:
-            viewer = _viewer(session, tracker)
+            viewer = viewer_of(session, tracker)
             found = records.find_pupil(
                 session, viewer, tracker.latest_message.get("text") or "", self.audit_action, button_id, context_id
             )
             reply: dict[str, Any] = {"outcome": found.outcome, "viewer": viewer}
             record = records.read_record(session, viewer, found.pupil.id, self.audit_action) if found.outcome == "found" else None
             if record is not None:
-                reply["text"] = self.answer(record, viewer)
+                reply["text"] = self.answer_with(session, record, viewer)
                 reply["pupil_id"] = found.pupil.id
             elif found.outcome == "found":
                 reply["outcome"] = "other_child" if viewer.is_parent else "not_found"
@@ -413,7 +417,7 @@ class ActionPupilPlan(PupilLookup):
 
 def _agenda(tracker: Tracker, days: int) -> dict[str, Any]:
     with sessions().begin() as session:
-        viewer = _viewer(session, tracker)
+        viewer = viewer_of(session, tracker)
         found = records.agenda(session, viewer, days)
         if found is None:
             return {"staff": False, "linked": viewer.person is not None}
@@ -477,3 +481,31 @@ class ActionReviewsDue(Action):
         dispatcher.utter_message(text=agenda_text(reply["school"], reply["agenda"], overdue_first))
         return []
 
+
+
+def document_links(token: str) -> str:
+    base = f"{settings.public_url()}/documents/{token}"
+    return f"{base}.pdf (or as a web page: {base}.html)"
+
+
+class ActionPlanDocument(PupilLookup):
+    """A private link to the printable plan, for the pupil's school staff or their parent."""
+
+    action_name = "action_plan_document"
+    audit_action = "read_plan"
+    intent = "lookup_plan_document"
+
+    def answer(self, record: records.PupilRecord, viewer: records.Viewer) -> str:
+        return _no_plan(record)
+
+    def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
+        if record.plan is None:
+            return _no_plan(record)
+        token = documents.issue_link(session, viewer, record.plan.id)
+        if token is None:
+            return _no_plan(record)
+        return (
+            f"Here is {record.pupil.first_name}'s plan (version {record.plan.version}) to read or print: "
+            f"{document_links(token)}. The link is private to you and works for "
+            f"{documents.LINK_LIFETIME.days} days."
+        )

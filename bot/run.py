@@ -121,7 +121,7 @@ def check_not_running(ports: dict[str, int]) -> None:
     if busy:
         raise AlreadyRunning(
             f"Something else is already listening on {' and '.join(busy)}. Stop it, or choose "
-            "other ports with RASA_PORT=... ACTION_PORT=... make run."
+            "other ports with RASA_PORT=... ACTION_PORT=... WEB_PORT=... make run."
         )
 
 
@@ -132,7 +132,7 @@ def find_model() -> Path:
     return models[-1]
 
 
-def services(rasa_port: int, action_port: int, log_dir: Path, model: Path) -> list[Service]:
+def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_port: int) -> list[Service]:
     actions = Service(
         name="action server",
         command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
@@ -152,7 +152,13 @@ def services(rasa_port: int, action_port: int, log_dir: Path, model: Path) -> li
         health_url=f"http://127.0.0.1:{rasa_port}/",
         log_path=log_dir / "rasa.log",
     )
-    return [actions, rasa]
+    documents = Service(
+        name="web server",
+        command=[str(VENV_BIN / "python"), "-m", "bot.web", "--port", str(web_port)],
+        health_url=f"http://127.0.0.1:{web_port}/health",
+        log_path=log_dir / "web.log",
+    )
+    return [actions, rasa, documents]
 
 
 def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT) -> bool:
@@ -183,6 +189,7 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
         f"  REST channel:  {url}\n"
         f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
         "                   -d '{\"sender\": \"me\", \"message\": \"what does assess plan do review mean\"}'\n"
+        f"  Plan links:    {settings.public_url()}/documents/...\n"
         f"  Logs:          {log_dir}\n"
         "Press Ctrl-C to stop.\n"
     )
@@ -221,10 +228,10 @@ def main(argv: list[str]) -> int:
     if "--stop" in argv[1:]:
         return stop_running()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    rasa_port, action_port = settings.rasa_port(), settings.action_port()
+    rasa_port, action_port, web_port = settings.rasa_port(), settings.action_port(), settings.web_port()
     try:
         place = knowledge.council(settings.council_id())
-        check_not_running({"Rasa": rasa_port, "action server": action_port})
+        check_not_running({"Rasa": rasa_port, "action server": action_port, "web server": web_port})
         model = find_model()
     except (AlreadyRunning, knowledge.KnowledgeError, FileNotFoundError) as problem:
         print(problem, file=sys.stderr)
@@ -245,7 +252,7 @@ def main(argv: list[str]) -> int:
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )
-    running = services(rasa_port, action_port, log_dir, model)
+    running = services(rasa_port, action_port, log_dir, model, web_port)
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -255,7 +262,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        logger.info("Starting the action server and the Rasa server (model %s)...", model.name)
+        logger.info("Starting the action server, the Rasa server and the web server (model %s)...", model.name)
         for service in running:
             service.start(env)
         if wait_until_healthy(running, lambda: stopping):

@@ -31,6 +31,15 @@ def demo_enabled() -> bool:
     return os.environ.get("SEN_DEMO", "1").strip().lower() not in {"0", "no", "false", "off"}
 
 
+def web_port() -> int:
+    return int(os.environ.get("WEB_PORT", "5056"))
+
+
+def public_url() -> str:
+    """Where people reach the web server, for links given in the chat (``SEN_PUBLIC_URL``)."""
+    return os.environ.get("SEN_PUBLIC_URL", f"http://localhost:{web_port()}").rstrip("/")
+
+
 def state_dir() -> Path:
     """Where running processes keep their pid file and logs."""
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))

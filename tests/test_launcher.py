@@ -53,7 +53,9 @@ def _wait_for_line(lines: "queue.Queue[str]", needle: str, timeout: float) -> st
 
 @pytest.fixture
 def launcher_env(tmp_path: Path, trained_model: Path) -> Iterator[dict[str, str]]:
-    yield base_env(RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), SEN_STATE_DIR=str(tmp_path))
+    yield base_env(
+        RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), WEB_PORT=str(free_port()), SEN_STATE_DIR=str(tmp_path)
+    )
 
 
 def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[str, str], tmp_path: Path) -> None:
@@ -90,6 +92,7 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
             os.killpg(first.pid, signal.SIGKILL)
     assert not run.port_in_use(int(launcher_env["RASA_PORT"]))
     assert not run.port_in_use(int(launcher_env["ACTION_PORT"]))
+    assert not run.port_in_use(int(launcher_env["WEB_PORT"]))
     assert not (tmp_path / "run.json").exists()
     assert (tmp_path / "tracker.db").exists()
     with sqlite3.connect(tmp_path / "sen_support.db") as database:

@@ -111,6 +111,10 @@ async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> No
     replies = await chat.say("agree")
     assert chat.result == "agreed"
     assert "version 1 is now Finley's agreed plan" in replies[0]
+    assert replies[1].startswith("The printable plan, to share with the parents: http://localhost:")
+    from bot import web
+    html = web.render(replies[1].split("/documents/")[1].split(".pdf")[0])
+    assert "Finley Shaw" in html and "Funny, loves football" in html and "Parents were told of this plan on" in html
     (agreed,) = _plan(store, "Finley Shaw")
     assert agreed.status == PlanStatus.agreed and agreed.parents_notified_on == dates.today()
     assert agreed.strengths == "Funny, loves football" and agreed.main_area_of_need.value == "semh"

@@ -42,3 +42,44 @@ def test_the_pdf_reads_back_with_every_section(factory: sessionmaker) -> None:
         dates.long_date(dates.today() + dt.timedelta(days=10)),
     ):
         assert "".join(expected.split()) in text, expected
+
+
+def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) -> None:
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from bot.store import documents
+    from bot.store.accounts import Person
+    from bot.store.models import AuditEvent, PlanStatus, SupportPlan
+
+    with factory.begin() as session:
+        school = demo.seed(session)
+        plan = records.current_plan(session, school.parent_pupil_id)
+        draft = SupportPlan(pupil_id=school.parent_pupil_id, version=2, status=PlanStatus.draft)
+        session.add(draft)
+        session.flush()
+        staff = records.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
+        parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
+        other = records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
+        staff_token = documents.issue_link(session, staff, plan.id)
+        parent_token = documents.issue_link(session, parent, plan.id)
+        assert documents.issue_link(session, staff, draft.id) is not None, "staff may print a draft"
+        assert documents.issue_link(session, parent, draft.id) is None, "parents see agreed plans only"
+        assert documents.issue_link(session, other, plan.id) is None
+        assert documents.issue_link(session, records.Viewer(None, "rest"), plan.id) is None
+    assert staff_token and parent_token and staff_token != parent_token and len(staff_token) >= 40
+    with factory.begin() as session:
+        assert documents.open_link(session, parent_token).id == plan.id
+        assert documents.open_link(session, parent_token[:-1] + "x") is None
+        later = dt.datetime.utcnow() + documents.LINK_LIFETIME + dt.timedelta(minutes=1)
+        assert documents.open_link(session, staff_token, now=later) is None
+    with factory() as session:
+        events = session.execute(
+            select(AuditEvent.action, AuditEvent.allowed).where(AuditEvent.action.like("%plan_document")).order_by(AuditEvent.id)
+        ).all()
+    assert [tuple(e) for e in events] == [
+        ("link_plan_document", True), ("link_plan_document", True), ("link_plan_document", True),
+        ("link_plan_document", False), ("link_plan_document", False), ("link_plan_document", False),
+        ("open_plan_document", True), ("open_plan_document", False), ("open_plan_document", False),
+    ]

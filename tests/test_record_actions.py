@@ -239,3 +239,18 @@ async def test_a_code_the_classifier_missed_still_links(store: dict[str, Any], a
     action = getattr(fallback, action_class)()
     messages, _ = await _say(action, store["codes"].staff_code.lower(), "terse-senco", "nlu_fallback")
     assert "linked as Mrs Priya Ashdown (SENCO)" in messages[0]["text"]
+
+
+async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, Any]) -> None:
+    from bot import web
+
+    await _link(store, store["codes"].parent_code, "parent-doc")
+    messages, _ = await _say(record_actions.ActionPlanDocument(), "can I have a copy of the plan", "parent-doc", "lookup_plan_document")
+    text = messages[0]["text"]
+    assert text.startswith("Here is Amy's plan (version 1) to read or print: http://localhost:")
+    token = text.split("/documents/")[1].split(".pdf")[0]
+    html = web.render(token)
+    assert "Amy Carter" in html and "Kind to others" in html
+    messages, _ = await _say(record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document")
+    assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
+    assert web.render("not-a-real-token") is None

@@ -14,6 +14,11 @@ from bot.store.db import make_engine, sessions
 from bot.store.models import Base, PlanStatus, Pupil, School, SupportPlan, Target
 
 
+def _pupil(first: str) -> Pupil:
+    school = School(name="Larkspur Primary (fictional)", council="norfolk")
+    return Pupil(school=school, first_name=first, last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+
+
 def test_upgrade_matches_the_models_and_downgrade_empties(store_url: str) -> None:
     migrate.upgrade(store_url)
     engine = make_engine(store_url)
@@ -35,12 +40,11 @@ def test_plans_keep_their_versions_and_targets(store_url: str) -> None:
     migrate.upgrade(store_url)
     factory = sessions(store_url)
     with factory.begin() as session:
-        school = School(name="Larkspur Primary (fictional)", council="norfolk")
-        pupil = Pupil(school=school, first_name="Amy", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+        pupil = _pupil("Amy")
         first = SupportPlan(pupil=pupil, version=1, status=PlanStatus.superseded, strengths="loves drawing")
         first.targets.append(Target(position=1, difficulty="reading", outcome="reads 20 words by July"))
         second = SupportPlan(pupil=pupil, version=2, status=PlanStatus.agreed, strengths="loves drawing and maps")
-        session.add_all([school, pupil, first, second, SupportPlan(pupil=pupil, version=3, strengths="draft")])
+        session.add_all([pupil, first, second, SupportPlan(pupil=pupil, version=3, strengths="draft")])
     with factory() as session:
         plans = session.execute(select(SupportPlan).order_by(SupportPlan.version)).scalars().all()
         assert [plan.version for plan in plans] == [1, 2, 3]
@@ -52,9 +56,8 @@ def test_a_pupil_has_at_most_one_draft(store_url: str) -> None:
     migrate.upgrade(store_url)
     factory = sessions(store_url)
     with factory.begin() as session:
-        school = School(name="Larkspur Primary (fictional)", council="norfolk")
-        pupil = Pupil(school=school, first_name="Ben", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
-        session.add_all([school, pupil, SupportPlan(pupil=pupil, version=1)])
+        pupil = _pupil("Ben")
+        session.add_all([pupil, SupportPlan(pupil=pupil, version=1)])
         session.flush()
         pupil_id = pupil.id
     with pytest.raises(IntegrityError):
@@ -69,13 +72,12 @@ def test_downgrade_from_drafts_keeps_agreed_plans(store_url: str) -> None:
     migrate.upgrade(store_url)
     factory = sessions(store_url)
     with factory.begin() as session:
-        school = School(name="Larkspur Primary (fictional)", council="norfolk")
-        pupil = Pupil(school=school, first_name="Cal", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+        pupil = _pupil("Cal")
         agreed = SupportPlan(pupil=pupil, version=1, status=PlanStatus.agreed)
         agreed.targets.append(Target(position=1, difficulty="reading", outcome="reads 20 words by July"))
         draft = SupportPlan(pupil=pupil, version=2)
         draft.targets.append(Target(position=1, difficulty="spelling"))
-        session.add_all([school, pupil, agreed, draft])
+        session.add_all([pupil, agreed, draft])
     migrate.downgrade(store_url, "0001")
     engine = make_engine(store_url)
     with engine.connect() as connection:

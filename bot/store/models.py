@@ -219,6 +219,20 @@ class PlanEdit(Base):
     at = Column(DateTime, nullable=False, default=utcnow)
 
 
+class DocumentLink(Base):
+    """A private link to a printable plan: only the token's digest is kept, and it expires."""
+
+    __tablename__ = "document_links"
+    id = Column(Integer, primary_key=True)
+    token_digest = Column(String(64), nullable=False, unique=True)
+    plan_id = Column(Integer, ForeignKey("support_plans.id"), nullable=False)
+    actor_kind = Column(String(20), nullable=False)
+    actor_id = Column(Integer)
+    channel = Column(String(40), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+
 class Review(Base):
     """A review meeting: booked for a date, and held with notes of what was agreed."""
 

@@ -115,7 +115,8 @@ def candidates(session: Session, viewer: Viewer) -> list[names.Candidate]:
     return [names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})") for row in rows]
 
 
-def _refuse(session: Session, viewer: Viewer, action: str, detail: str) -> None:
+def refuse(session: Session, viewer: Viewer, action: str, detail: str) -> None:
+    """Audit a refused attempt to read or change a record."""
     audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=False, detail=detail)
 
 
@@ -134,14 +135,14 @@ def find_pupil(
     like any name, since either may have been typed by hand.
     """
     if viewer.person is None:
-        _refuse(session, viewer, action, "not linked")
+        refuse(session, viewer, action, "not linked")
         return Lookup("unlinked")
     visible = candidates(session, viewer)
     by_id = {pupil.id: pupil for pupil in visible}
     if pupil_id is not None:
         if pupil_id in by_id:
             return Lookup("found", (by_id[pupil_id],))
-        _refuse(session, viewer, action, "pupil outside the viewer's records")
+        refuse(session, viewer, action, "pupil outside the viewer's records")
         return Lookup("not_found" if viewer.is_staff else "other_child")
     matched = names.match(text, visible)
     if viewer.is_parent and matched:
@@ -149,14 +150,14 @@ def find_pupil(
         # message must belong to the child it matched.
         matched = [pupil for pupil in matched if not names.unexplained_names(text, pupil)]
         if not matched:
-            _refuse(session, viewer, action, "named pupil not among the viewer's records")
+            refuse(session, viewer, action, "named pupil not among the viewer's records")
             return Lookup("other_child")
     if len(matched) == 1:
         return Lookup("found", (matched[0],))
     if matched:
         return Lookup("ambiguous", tuple(matched))
     if names.name_like_words(text):
-        _refuse(session, viewer, action, "named pupil not among the viewer's records")
+        refuse(session, viewer, action, "named pupil not among the viewer's records")
         return Lookup("not_found" if viewer.is_staff else "other_child")
     if context_id is not None and context_id in by_id:
         return Lookup("found", (by_id[context_id],))
@@ -172,7 +173,7 @@ def _authorise(session: Session, viewer: Viewer, pupil_id: int, action: str) -> 
     if condition is not None:
         pupil = session.execute(select(Pupil).where(and_(Pupil.id == pupil_id, condition))).scalar_one_or_none()
     if pupil is None:
-        _refuse(session, viewer, action, "pupil outside the viewer's records")
+        refuse(session, viewer, action, "pupil outside the viewer's records")
         return None
     audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=True, pupil_id=pupil_id)
     return pupil
@@ -262,7 +263,7 @@ def agenda(
     listed gets an audit event, and only those listed.
     """
     if not viewer.is_staff:
-        _refuse(session, viewer, "list_reviews", "not staff")
+        refuse(session, viewer, "list_reviews", "not staff")
         return None
     today = today or dates.today()
     school_id = viewer.person.school_id  # type: ignore[union-attr]
