@@ -207,8 +207,9 @@ def _take(tracker: Tracker, text: str, plan_id: int, seen: int, asked: Optional[
                     f"{documents.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
                 ]}
             state.pop("confirming")
-        turn = walker.handle(walker.view_for(state, asked), text, name, values)
-        turn.state = walker.merge(state, turn.state)
+        view = walker.view_for(state, asked)
+        turn = walker.handle(view, text, name, values)
+        turn.state = walker.merge(state, view, turn.state)
         if turn.asked and walker.current(turn.state) != turn.asked and "pending" not in turn.state and not turn.finished:
             # Someone else answered the next question meanwhile: ask what is really next.
             turn.say, turn.buttons = turn.say[:-1], []
@@ -254,6 +255,8 @@ def _looks_like_question(tracker: Tracker) -> Optional[str]:
     intent = tracker.latest_message.get("intent") or {}
     text = (tracker.latest_message.get("text") or "").strip()
     if knowledge.topic_for_intent(intent.get("name")) is None or (intent.get("confidence") or 0) < QUESTION_CONFIDENCE:
+        return None
+    if walker.is_command(text):
         return None
     return intent.get("name") if text.endswith("?") or QUESTION_START.match(text) else None
 

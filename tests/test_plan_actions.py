@@ -207,3 +207,26 @@ async def test_parents_and_other_schools_cannot_record(store: dict[str, Any]) ->
     replies = await stranger.start("new plan for Amy Carter")
     assert replies[0].startswith("Recording SEN Support Plans is for school staff who have linked this chat.")
     assert len(_plan(store, "Amy Carter")) == 1
+
+
+async def test_walk_commands_are_never_taken_for_questions(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-commands")
+    await chat.link(store["codes"].staff_code)
+    await chat.start("new plan for Finley")
+    await chat.say("SEN support")
+    replies = await chat.say("where am I?", "ask_graduated_approach", 0.95)
+    assert replies[0].startswith("Section 2 of 14: Main area of need.") and "Source:" not in " ".join(replies)
+
+
+async def test_back_and_change_reopen_answers_in_the_store(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-back")
+    await chat.link(store["codes"].staff_code)
+    await chat.start("new plan for Finley")
+    await chat.say("SEN support")
+    assert (await chat.say("back"))[0].startswith("Section 1 of 14")
+    assert (await chat.say("EHC plan"))[0].startswith("Section 2 of 14")
+    await chat.say("medical")
+    assert (await chat.say("change section 1"))[0].startswith("Section 1 of 14")
+    assert (await chat.say("keep"))[0].startswith("Section 3 of 14")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.level_of_need.value == "ehcp" and draft.main_area_of_need.value == "medical"

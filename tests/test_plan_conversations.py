@@ -1,6 +1,7 @@
 """Recording a plan through the REST channel against real servers, including a restart midway."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from bot.store.db import sessions
 from bot.store.models import PlanStatus, Pupil, SupportPlan
 from tests import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
-from tests.test_plan_actions import ANSWERS
+from tests.test_plan_actions import ANSWERS, REVIEW
 
 
 def _texts(replies: list[dict[str, Any]]) -> str:
@@ -99,3 +100,38 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant) 
     assert plan.targets[0].outcome == ANSWERS[20]
     after = assistant.say(phone, "which reviews are overdue?")
     assert "Overdue reviews" in after, "the conversation is back to normal after the plan"
+
+
+def test_corrections_and_bad_answers_over_rest(assistant: Assistant) -> None:
+    codes = demo_codes(assistant.store)
+    sender = f"web-{uuid.uuid4().hex[:8]}"
+    assistant.say(sender, f"my code is {codes.staff_code}")
+    assistant.say(sender, "new plan for Finley Shaw")
+    assert "Please choose one of: SEN support, EHC plan." in assistant.say(sender, "banana")
+    assistant.say(sender, "SEN support")
+    assert "Section 1 of 14" in assistant.say(sender, "back")
+    assistant.say(sender, "EHCP")
+    for answer in ANSWERS[1:13]:
+        assistant.say(sender, answer)
+    assert "Section 9 of 14" in assistant.say(sender, "where am I")
+    assert "Section 8 of 14" in assistant.say(sender, "change the strengths")
+    assert "Section 9 of 14" in assistant.say(sender, "Brilliant at football")
+    for answer in ANSWERS[13:20]:
+        reply = assistant.say(sender, answer)
+    assert "Target 1" not in reply and "SMART outcome" in reply
+    vague = assistant.say(sender, "be happier at playtime")
+    assert "isn't yet measurable and time-bound" in vague
+    assert "another target" in assistant.say(sender, "keep mine")
+    for answer in ("no", "Mrs Priya Ashdown"):
+        assistant.say(sender, answer)
+    assert "is in the future" in assistant.say(sender, "next Tuesday")
+    assistant.say(sender, "yesterday")
+    assert "couldn't read that as a date" in assistant.say(sender, "the day after never")
+    assert "is in the past" in assistant.say(sender, "1/1/2020")
+    assert "more than about four months away" in assistant.say(sender, dates.long_date(dates.today() + dt.timedelta(days=200)))
+    assert "Section 14 of 14" in assistant.say(sender, "no")
+    summary = assistant.say(sender, dates.long_date(REVIEW))
+    assert "Is this right?" in summary and "• Strengths: Brilliant at football" in summary
+    plan = _finley(assistant.store)
+    assert plan.level_of_need.value == "ehcp" and plan.targets[0].outcome == "be happier at playtime"
+    assert plan.status == PlanStatus.draft, "nothing is agreed until the user says so"

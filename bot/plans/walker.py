@@ -68,6 +68,12 @@ class Turn:
     asked: Optional[str] = None  # the step id of the question put, which the next message answers
 
 
+def is_command(text: str) -> bool:
+    """Whether the message is one of the walk's own commands ("where am I", "skip", ...)."""
+    said = " ".join((text or "").strip().lower().rstrip(".!").split())
+    return any(pattern.match(said) for pattern in (STOP, WHERE, CHANGE, SKIP, BACK, KEEP, YES, NO))
+
+
 def _target_count(state: dict[str, Any]) -> int:
     return max(1, int(state.get("targets", 1)))
 
@@ -127,11 +133,15 @@ def view_for(state: dict[str, Any], asked: Optional[str]) -> dict[str, Any]:
     return view
 
 
-def merge(shared: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
-    """Progress after one user's turn, keeping what others have answered meanwhile."""
+def merge(shared: dict[str, Any], seen: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
+    """Progress after one user's turn (from ``seen`` to ``mine``), keeping what others have answered meanwhile.
+
+    Steps this user reopened ("back", "change ...") stay open.
+    """
     merged = copy.deepcopy(mine)
     synthetic = set(merged.pop("synthetic", []))
-    answered = set(shared.get("answered", [])) | set(mine.get("answered", []))
+    reopened = set(seen.get("answered", [])) - set(mine.get("answered", []))
+    answered = (set(shared.get("answered", [])) | set(mine.get("answered", []))) - reopened
     order = {step_id: index for index, step_id in enumerate(sequence(merged))}
     merged["answered"] = sorted(answered, key=lambda s: order.get(s, len(order)))
     merged["skipped"] = [
