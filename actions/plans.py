@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import current_council, latest_intent
-from actions.records import HOW_TO_LINK, document_links, in_thread, viewer_of
+from actions.records import HOW_TO_LINK, StoreUnavailable, document_links, in_thread, store_guard, viewer_of
 from bot import dates
 from bot.plans import walker
 from bot.plans.sections import STEP_BY_KEY, TOTAL_SECTIONS
@@ -88,6 +88,7 @@ class ActionStartPlan(Action):
     def name(self) -> str:
         return "action_start_plan"
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         entity = next(tracker.get_latest_entity_values("pupil_id"), None)
         pupil_id = int(entity) if entity is not None and str(entity).isdigit() else (-1 if entity is not None else None)
@@ -278,7 +279,11 @@ class ValidatePlanForm(FormValidationAction):
             dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))  # type: ignore[arg-type]
             dispatcher.utter_message(text="Now, back to the plan.")
             return {"plan_answer": None}
-        reply = await in_thread(_take, tracker, str(slot_value or ""), plan_id, seen, tracker.get_slot("plan_step"))
+        try:
+            reply = await in_thread(_take, tracker, str(slot_value or ""), plan_id, seen, tracker.get_slot("plan_step"))
+        except StoreUnavailable:
+            dispatcher.utter_message(text="Sorry, I couldn't save that just now. Please send it again in a moment.")
+            return {"plan_answer": None}
         for line in reply.get("say", []):
             dispatcher.utter_message(text=line)
         if reply["result"] == "gone":

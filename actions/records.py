@@ -9,11 +9,14 @@ pupils, but nothing about a pupil is ever written to the logs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
 import re
 from typing import Any, Callable, Optional, TypeVar
 
 from rasa_sdk import Action, Tracker
+from sqlalchemy.exc import SQLAlchemyError
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -44,8 +47,35 @@ HOW_TO_LINK = (
 )
 
 
+STORE_TROUBLE = "Sorry, I can't reach the school records just now. Please try again in a moment."
+logger = logging.getLogger(__name__)
+
+
+class StoreUnavailable(Exception):
+    """The store could not be used for this message."""
+
+
 async def in_thread(work: Callable[..., T], *args: Any) -> T:
-    return await asyncio.to_thread(work, *args)
+    """Run store work in a worker thread; a database failure becomes ``StoreUnavailable``."""
+    try:
+        return await asyncio.to_thread(work, *args)
+    except SQLAlchemyError as problem:
+        logger.warning("store unavailable: %s", type(problem).__name__)
+        raise StoreUnavailable() from problem
+
+
+def store_guard(run: Callable[..., Any]) -> Callable[..., Any]:
+    """An action's ``run`` that says sorry, instead of nothing, when the store fails."""
+
+    @functools.wraps(run)
+    async def guarded(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Any:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except StoreUnavailable:
+            dispatcher.utter_message(text=STORE_TROUBLE)
+            return []
+
+    return guarded
 
 
 def channel_of(tracker: Tracker) -> str:
@@ -132,6 +162,7 @@ class ActionLinkAccount(Action):
     def name(self) -> str:
         return "action_link_account"
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         code = find_code(tracker.latest_message.get("text") or "")
         if code is None:
@@ -156,6 +187,7 @@ class ActionUnlinkAccount(Action):
     def name(self) -> str:
         return "action_unlink_account"
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         had_link = await in_thread(_unlink, channel_of(tracker), tracker.sender_id)
         if had_link:
@@ -180,6 +212,7 @@ class ActionWhoAmI(Action):
     def name(self) -> str:
         return "action_whoami"
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         described = await in_thread(_whoami, channel_of(tracker), tracker.sender_id)
         if described:
@@ -237,6 +270,7 @@ class PupilLookup(Action):
     def _button(self, pupil_id: int, label: str) -> dict[str, str]:
         return {"title": label, "payload": f"/{self.intent}{json.dumps({'pupil_id': str(pupil_id)})}"}
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         entity = next(tracker.get_latest_entity_values("pupil_id"), None)
         button_id = _pupil_id(entity) if entity is not None else None
@@ -464,6 +498,7 @@ class ActionReviewsDue(Action):
     def name(self) -> str:
         return "action_reviews_due"
 
+    @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         days = dates.days_asked(text)

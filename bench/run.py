@@ -32,6 +32,7 @@ import knowledge
 
 from bench import lookups
 from bench.stats import summary
+from bot.store import migrate
 from tests import servers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -187,7 +188,9 @@ def main() -> int:
     })
     if args.only in ("all", "conversations"):
         with tempfile.TemporaryDirectory() as folder:
-            results.update(conversation_figures(args.long_turns, f"sqlite:///{folder}/store.db"))
+            store = f"sqlite:///{folder}/store.db"
+            migrate.upgrade(store)
+            results.update(conversation_figures(args.long_turns, store))
         if not args.skip_training:
             results["training_s"] = training_seconds()
     if args.only in ("all", "lookups"):

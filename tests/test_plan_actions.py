@@ -73,6 +73,18 @@ class Chat:
         return texts
 
 
+def _pdf_text(html: str) -> str:
+    """The text of the plan's PDF, without white space (table cells wrap)."""
+    import io
+
+    from pypdf import PdfReader
+
+    from bot.plans.document import plan_pdf
+
+    reader = PdfReader(io.BytesIO(plan_pdf(html)))
+    return "".join("".join(page.extract_text().split()) for page in reader.pages)
+
+
 def _plan(store: dict[str, Any], pupil: str) -> list[SupportPlan]:
     with sessions(store["url"])() as session:
         rows = session.execute(
@@ -115,6 +127,10 @@ async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> No
     from bot import web
     html = web.render(replies[1].split("/documents/")[1].split(".pdf")[0])
     assert "Finley Shaw" in html and "Funny, loves football" in html and "Parents were told of this plan on" in html
+    text = _pdf_text(html)
+    for answer in ANSWERS[3:21] + ["Mrs Priya Ashdown", dates.long_date(REVIEW), "☑ SEN Support", "☑ Social, Emotional"]:
+        if answer not in ("none yet", "no"):
+            assert "".join(answer.split(",")[0].split()) in text, answer
     (agreed,) = _plan(store, "Finley Shaw")
     assert agreed.status == PlanStatus.agreed and agreed.parents_notified_on == dates.today()
     assert agreed.strengths == "Funny, loves football" and agreed.main_area_of_need.value == "semh"

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import dates
+from bot import dates, web
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, Pupil, SupportPlan
 from tests import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
-from tests.test_plan_actions import ANSWERS, REVIEW
+from tests.test_plan_actions import ANSWERS, REVIEW, _pdf_text
 
 
 def _texts(replies: list[dict[str, Any]]) -> str:
@@ -65,25 +65,26 @@ def _finley(store: str) -> SupportPlan:
         return plan
 
 
-def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant) -> None:
+def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", assistant.store)
     codes = demo_codes(assistant.store)
-    web = f"web-{uuid.uuid4().hex[:8]}"
-    assert "linked as Mrs Priya Ashdown" in assistant.say(web, f"my code is {codes.staff_code}")
-    opening = assistant.say(web, "new plan for Finley")
+    browser = f"web-{uuid.uuid4().hex[:8]}"
+    assert "linked as Mrs Priya Ashdown" in assistant.say(browser, f"my code is {codes.staff_code}")
+    opening = assistant.say(browser, "new plan for Finley")
     assert "Starting a new SEN Support Plan for Finley" in opening and "Section 1 of 14: Level of need." in opening
     for answer in ANSWERS[:4]:
-        reply = assistant.say(web, answer)
+        reply = assistant.say(browser, answer)
     assert "Section 4 of 14" in reply
 
-    interrupted = assistant.say(web, "what does the SENCO do?")
+    interrupted = assistant.say(browser, "what does the SENCO do?")
     assert "Source:" in interrupted and "Now, back to the plan." in interrupted
     assert "Section 4 of 14" in interrupted
 
     assistant.stop()
     assistant.start()
-    reply = assistant.say(web, ANSWERS[4])
+    reply = assistant.say(browser, ANSWERS[4])
     assert "Section 4 of 14" in reply and "current attainment" in reply, "the form carried on after the restart"
-    assert "carry on with Finley's plan" in assistant.say(web, "stop for now")
+    assert "carry on with Finley's plan" in assistant.say(browser, "stop for now")
     assert _finley(assistant.store).previous_progress == ANSWERS[4]
 
     phone = f"phone-{uuid.uuid4().hex[:8]}"
@@ -94,7 +95,13 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant) 
     for answer in ANSWERS[5:]:
         reply = assistant.say(phone, answer)
     assert "Is this right?" in reply and "• Strengths: Funny, loves football" in reply
-    assert "version 1 is now Finley's agreed plan" in assistant.say(phone, "agree")
+    agreed = assistant.say(phone, "agree")
+    assert "version 1 is now Finley's agreed plan" in agreed
+    token = agreed.split("/documents/")[1].split(".pdf")[0]
+    text = _pdf_text(web.render(token))
+    for answer in ANSWERS[3:21] + ["Mrs Priya Ashdown", dates.long_date(REVIEW), "☑ SEN Support", "☑ Social, Emotional"]:
+        if answer not in ("none yet", "no"):
+            assert "".join(answer.split(",")[0].split()) in text, answer
     plan = _finley(assistant.store)
     assert plan.status == PlanStatus.agreed and plan.parents_notified_on == dates.today()
     assert plan.targets[0].outcome == ANSWERS[20]

@@ -254,3 +254,20 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
     messages, _ = await _say(record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document")
     assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
     assert web.render("not-a-real-token") is None
+
+
+@pytest.mark.parametrize(
+    ("action_class", "text", "intent"),
+    [
+        (record_actions.ActionNextReview, "when is Amy's review", "lookup_next_review"),
+        (record_actions.ActionReviewsDue, "overdue reviews", "lookup_overdue_reviews"),
+        (record_actions.ActionLinkAccount, "my code is KQ7D-M2XA", "link_account"),
+        (record_actions.ActionWhoAmI, "am I linked", "whoami"),
+    ],
+)
+async def test_a_store_that_fails_gets_an_apology_not_silence(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, action_class: type, text: str, intent: str
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    messages, events = await _say(action_class(), text, "anyone", intent)
+    assert [m["text"] for m in messages] == [record_actions.STORE_TROUBLE] and events == []
