@@ -20,13 +20,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import current_council, latest_intent
-from actions.records import HOW_TO_LINK, StoreUnavailable, document_links, in_thread, store_guard, viewer_of
+from actions.records import (
+    HOW_TO_LINK, StoreUnavailable, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
+)
 from bot import dates
 from bot.plans import walker
 from bot.plans.sections import STEP_BY_KEY, TOTAL_SECTIONS
 from bot.store import documents, drafts, records
 from bot.store.db import sessions
-from bot.store.models import Staff, SupportPlan
+from bot.store.models import SupportPlan
 
 QUESTION_START = re.compile(
     r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b", re.IGNORECASE
@@ -68,7 +70,7 @@ def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[
             return {"outcome": "not_staff", "linked": viewer.person is not None}
         found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_plan", pupil_id)
         if found.outcome != "found":
-            school = session.get(Staff, viewer.person.id).school.name  # type: ignore[union-attr]
+            school = school_name(session, viewer)
             return {"outcome": found.outcome, "school": school,
                     "choices": [(p.id, p.label or p.full_name) for p in found.pupils]}
         if resume_only and drafts.find_draft(session, viewer, found.pupil.id) is None:
@@ -90,8 +92,7 @@ class ActionStartPlan(Action):
 
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        entity = next(tracker.get_latest_entity_values("pupil_id"), None)
-        pupil_id = int(entity) if entity is not None and str(entity).isdigit() else (-1 if entity is not None else None)
+        pupil_id = button_pupil_id(tracker)
         resume_only = latest_intent(tracker) == "resume_plan"
         reply = await in_thread(_open, tracker, pupil_id, resume_only)
         outcome = reply["outcome"]

@@ -222,6 +222,20 @@ class ActionWhoAmI(Action):
         return []
 
 
+def button_pupil_id(tracker: Tracker) -> Optional[int]:
+    """The pupil id a button carried, if any; a hand-typed id that is not a number becomes -1, refused like any other."""
+    entity = next(tracker.get_latest_entity_values("pupil_id"), None)
+    if entity is None:
+        return None
+    number = _pupil_id(entity)
+    return -1 if number is None else number
+
+
+def school_name(session: Any, viewer: records.Viewer) -> str:
+    """The name of the linked member of staff's school."""
+    return session.get(Staff, viewer.person.id).school.name  # type: ignore[union-attr]
+
+
 def _pupil_id(value: Any) -> Optional[int]:
     try:
         return int(str(value))
@@ -262,7 +276,7 @@ class PupilLookup(Action):
             elif found.outcome in ("ambiguous", "no_name"):
                 reply["choices"] = [(pupil.id, pupil.label or pupil.full_name) for pupil in found.pupils]
             if reply["outcome"] == "not_found":
-                reply["school"] = session.get(Staff, viewer.person.id).school.name  # type: ignore[union-attr]
+                reply["school"] = school_name(session, viewer)
             if reply["outcome"] == "other_child":
                 reply["children"] = [session.get(Pupil, pid).first_name for pid in viewer.person.pupil_ids]  # type: ignore[union-attr]
             return reply
@@ -272,10 +286,7 @@ class PupilLookup(Action):
 
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        entity = next(tracker.get_latest_entity_values("pupil_id"), None)
-        button_id = _pupil_id(entity) if entity is not None else None
-        if entity is not None and button_id is None:
-            button_id = -1  # a hand-typed id that is not a number: refused like any other
+        button_id = button_pupil_id(tracker)
         context_id = _pupil_id(tracker.get_slot("pupil_ref"))
         reply = await in_thread(self._look_up, tracker, button_id, context_id)
         outcome = reply["outcome"]
@@ -455,7 +466,7 @@ def _agenda(tracker: Tracker, days: int) -> dict[str, Any]:
         found = records.agenda(session, viewer, days)
         if found is None:
             return {"staff": False, "linked": viewer.person is not None}
-        school = session.get(Staff, viewer.person.id).school.name  # type: ignore[union-attr]
+        school = school_name(session, viewer)
         return {"staff": True, "school": school, "agenda": found}
 
 

@@ -58,7 +58,7 @@ def _day(today: dt.date, offset: int) -> dt.date:
 
 
 def _plan(pupil: Pupil, version: int, agreed: dt.date, review: dt.date, senco: Staff, **fields: object) -> SupportPlan:
-    plan = SupportPlan(
+    return SupportPlan(
         pupil=pupil,
         version=version,
         status=PlanStatus.agreed,
@@ -70,7 +70,6 @@ def _plan(pupil: Pupil, version: int, agreed: dt.date, review: dt.date, senco: S
         created_by_staff_id=senco.id,
         **fields,
     )
-    return plan
 
 
 def find_demo(session: Session) -> Optional[DemoSchool]:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
@@ -242,19 +242,6 @@ def save_state(session: Session, viewer: Viewer, plan_id: int, state: dict[str, 
     return plan.revision
 
 
-def remove_target(session: Session, viewer: Viewer, plan_id: int, position: int) -> None:
-    plan = session.get(SupportPlan, plan_id)
-    if plan is None or plan.status != PlanStatus.draft:
-        raise NotAllowed("edit_plan")
-    _staff_pupil(session, viewer, plan.pupil_id, "edit_plan")
-    for target in list(plan.targets):
-        if target.position == position:
-            plan.targets.remove(target)
-    audit(session, channel=viewer.channel, actor=viewer.person, action="edit_plan", allowed=True, pupil_id=plan.pupil_id,
-          detail=f"version {plan.version}: removed target {position}")
-    session.flush()
-
-
 def load_plan(session: Session, viewer: Viewer, plan_id: int) -> SupportPlan:
     """A plan with its targets, for staff of the pupil's school (the read is audited)."""
     plan = session.execute(
@@ -289,6 +276,3 @@ def agree(session: Session, viewer: Viewer, plan_id: int, today: Optional[dt.dat
     session.flush()
     return plan
 
-
-def version_count(session: Session, pupil_id: int) -> int:
-    return session.execute(select(func.count(SupportPlan.id)).where(SupportPlan.pupil_id == pupil_id)).scalar_one()
