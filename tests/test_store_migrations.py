@@ -85,3 +85,28 @@ def test_downgrade_from_drafts_keeps_agreed_plans(store_url: str) -> None:
     assert [tuple(row) for row in rows] == [("reading", "reads 20 words by July")]
     migrate.upgrade(store_url)
     engine.dispose()
+
+
+def test_upgrade_marks_reviews_already_held(store_url: str) -> None:
+    migrate.upgrade(store_url, "0003")
+    engine = make_engine(store_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO schools (id, name, council, created_at) VALUES (1, 'Larkspur Primary (fictional)', 'norfolk', '2026-01-05')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO pupils (id, school_id, first_name, last_name, date_of_birth, year_group, created_at) "
+            "VALUES (1, 1, 'Dee', 'Example', '2016-05-01', 'Year 4', '2026-01-05')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO reviews (pupil_id, scheduled_for, held_on, created_at) VALUES "
+            "(1, '2026-02-01', '2026-02-03', '2026-01-05'), (1, '2026-06-01', NULL, '2026-01-05')"
+        )
+    migrate.upgrade(store_url)
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql("SELECT scheduled_for, status FROM reviews ORDER BY scheduled_for").all()
+    assert [str(row.status) for row in rows] == ["held", "booked"]
+    migrate.downgrade(store_url, "0003")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM reviews").scalar() == 2
+    engine.dispose()

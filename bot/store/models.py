@@ -220,12 +220,18 @@ class PlanEdit(Base):
 
 
 class DocumentLink(Base):
-    """A private link to a printable plan: only the token's digest is kept, and it expires."""
+    """A private link to a printable document: only the token's digest is kept, and it expires.
+
+    ``kind`` is ``plan`` (one plan version, ``plan_id``) or ``evidence`` (the
+    graduated-approach history of ``pupil_id``).
+    """
 
     __tablename__ = "document_links"
     id = Column(Integer, primary_key=True)
     token_digest = Column(String(64), nullable=False, unique=True)
-    plan_id = Column(Integer, ForeignKey("support_plans.id"), nullable=False)
+    kind = Column(String(20), nullable=False, default="plan", server_default="plan")
+    plan_id = Column(Integer, ForeignKey("support_plans.id"))
+    pupil_id = Column(Integer, ForeignKey("pupils.id"))
     actor_kind = Column(String(20), nullable=False)
     actor_id = Column(Integer)
     channel = Column(String(40), nullable=False)
@@ -233,22 +239,142 @@ class DocumentLink(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
+class ReviewStatus(str, enum.Enum):
+    booked = "booked"
+    in_progress = "in_progress"
+    held = "held"
+
+
+class ReviewDecision(str, enum.Enum):
+    carry_on = "carry_on"
+    no_longer_needed = "no_longer_needed"
+    consider_ehc_assessment = "consider_ehc_assessment"
+
+
+class NextStep(str, enum.Enum):
+    carry_on = "carry_on"
+    new_target = "new_target"
+    different_provision = "different_provision"
+
+
 class Review(Base):
-    """A review meeting: booked for a date, and held with notes of what was agreed."""
+    """A review meeting: booked for a date, captured as it happens, then held.
+
+    A review being captured is ``in_progress`` (at most one per pupil), saved
+    answer by answer like a plan draft: ``revision`` goes up with every saved
+    answer and ``draft_state`` (JSON) remembers where the capture is.
+    """
 
     __tablename__ = "reviews"
+    __table_args__ = (
+        Index(
+            "uq_one_review_in_progress", "pupil_id", unique=True,
+            sqlite_where=text("status = 'in_progress'"), postgresql_where=text("status = 'in_progress'"),
+        ),
+    )
     id = Column(Integer, primary_key=True)
     pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
     plan_id = Column(Integer, ForeignKey("support_plans.id"))
     scheduled_for = Column(Date, nullable=False, index=True)
+    status = Column(Enum(ReviewStatus, name="review_status"), nullable=False, default=ReviewStatus.booked,
+                    server_default="booked")
     held_on = Column(Date)
     attendees = Column(Text)
     outcomes = Column(Text)
     parent_views = Column(Text)
     pupil_views = Column(Text)
+    new_information = Column(Text)
+    decision = Column(Enum(ReviewDecision, name="review_decision"))
+    next_review_date = Column(Date)
+    draft_state = Column(Text)
+    revision = Column(Integer, nullable=False, default=0, server_default="0")
+    started_by_staff_id = Column(Integer, ForeignKey("staff.id"))
+    updated_by_staff_id = Column(Integer, ForeignKey("staff.id"))
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     pupil = relationship("Pupil", back_populates="reviews")
+    plan = relationship("SupportPlan")
+    targets = relationship(
+        "ReviewTarget", back_populates="review", order_by="(ReviewTarget.kind, ReviewTarget.position)",
+        cascade="all, delete-orphan",
+    )
+    notes = relationship("ReviewNote", back_populates="review", order_by="ReviewNote.at", cascade="all, delete-orphan")
+
+
+class ReviewTarget(Base):
+    """A target as the review saw it: a plan target looked back on (``reviewed``), or one set at the review (``new``)."""
+
+    __tablename__ = "review_targets"
+    __table_args__ = (UniqueConstraint("review_id", "kind", "position", name="uq_review_target"),)
+    id = Column(Integer, primary_key=True)
+    review_id = Column(Integer, ForeignKey("reviews.id"), nullable=False, index=True)
+    kind = Column(String(10), nullable=False)  # reviewed or new
+    position = Column(Integer, nullable=False)
+    target_id = Column(Integer, ForeignKey("targets.id"))
+    difficulty = Column(Text)
+    outcome = Column(Text)
+    achieved = Column(Enum(TargetProgress, name="target_progress"))
+    evidence = Column(Text)
+    next_step = Column(Enum(NextStep, name="next_step"))
+    provision_who = Column(Text)
+    provision_what = Column(Text)
+    provision_when = Column(Text)
+    provision_how_often = Column(Text)
+
+    review = relationship("Review", back_populates="targets")
+
+
+class ReviewNote(Base):
+    """A quick note typed during a review meeting ("note: mum says sleep has improved")."""
+
+    __tablename__ = "review_notes"
+    id = Column(Integer, primary_key=True)
+    review_id = Column(Integer, ForeignKey("reviews.id"), nullable=False, index=True)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    channel = Column(String(40), nullable=False)
+    text = Column(Text, nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+    review = relationship("Review", back_populates="notes")
+
+
+class ReviewEdit(Base):
+    """One answer saved to a review being captured, as ``plan_edits`` is for plans."""
+
+    __tablename__ = "review_edits"
+    id = Column(Integer, primary_key=True)
+    review_id = Column(Integer, ForeignKey("reviews.id"), nullable=False, index=True)
+    field = Column(String(60), nullable=False)
+    kind = Column(String(10))
+    position = Column(Integer)
+    value = Column(Text)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False)
+    channel = Column(String(40), nullable=False)
+    revision = Column(Integer, nullable=False)
+    at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Reminder(Base):
+    """A reminder to one member of staff about one review: at most one per review and person.
+
+    The unique constraint makes that hold however many processes look for due
+    reviews at once; a sender claims a reminder (``claimed_by``) before
+    sending it, so two senders never both deliver it.
+    """
+
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("review_id", "staff_id", name="uq_one_reminder"),)
+    id = Column(Integer, primary_key=True)
+    review_id = Column(Integer, ForeignKey("reviews.id"), nullable=False)
+    staff_id = Column(Integer, ForeignKey("staff.id"), nullable=False, index=True)
+    kind = Column(String(20), nullable=False)  # due_soon or overdue
+    due_on = Column(Date, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by = Column(String(64))
+    claimed_at = Column(DateTime)
+    delivered_at = Column(DateTime)
+    delivered_channel = Column(String(40))
 
 
 class ChatIdentity(Base):
@@ -269,6 +395,9 @@ class ChatIdentity(Base):
     staff_id = Column(Integer, ForeignKey("staff.id"))
     parent_id = Column(Integer, ForeignKey("parents.id"))
     linked_at = Column(DateTime, nullable=False, default=utcnow)
+    # Staff only, on channels that can send unprompted (Telegram): the chat
+    # address, encrypted with a key derived from the identity key.
+    push_address = Column(Text)
 
 
 class LinkCode(Base):
