@@ -11,29 +11,23 @@ survives restarts and moves between channels.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Optional
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-import knowledge
-from actions.common import current_council, latest_intent
+from actions.common import latest_intent
 from actions.records import (
-    HOW_TO_LINK, StoreUnavailable, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
+    HOW_TO_LINK, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
 )
+from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
 from bot import dates
 from bot.plans import walker
-from bot.plans.sections import STEP_BY_KEY, TOTAL_SECTIONS
+from bot.plans.sections import TOTAL_SECTIONS
 from bot.store import documents, drafts, records
 from bot.store.db import sessions
 from bot.store.models import SupportPlan
-
-QUESTION_START = re.compile(
-    r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b", re.IGNORECASE
-)
-QUESTION_CONFIDENCE = 0.7
 
 
 def plan_values(plan: SupportPlan) -> dict[str, Any]:
@@ -56,10 +50,6 @@ def _prepare(state: dict[str, Any], plan: SupportPlan) -> dict[str, Any]:
     if "targets" not in state:
         state["targets"] = max(1, len(plan.targets))
     return state
-
-
-def _buttons_slot(buttons: list[dict[str, str]]) -> str:
-    return json.dumps(buttons)
 
 
 def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[str, Any]:
@@ -139,25 +129,20 @@ class ActionStartPlan(Action):
             SlotSet("plan_id", str(draft.plan_id)),
             SlotSet("plan_revision", str(reply["revision"])),
             SlotSet("plan_prompt", prompt),
-            SlotSet("plan_buttons", _buttons_slot(turn.buttons)),
+            SlotSet("plan_buttons", buttons_slot(turn.buttons)),
             SlotSet("plan_step", turn.asked),
             SlotSet("plan_result", None),
             FollowupAction("plan_form"),
         ]
 
 
-class ActionAskPlanAnswer(Action):
+class ActionAskPlanAnswer(AskWalkAnswer):
     """Puts the plan's current question, with its buttons."""
+
+    noun = "plan"
 
     def name(self) -> str:
         return "action_ask_plan_answer"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        prompt = tracker.get_slot("plan_prompt")
-        buttons = json.loads(tracker.get_slot("plan_buttons") or "[]")
-        if prompt:
-            dispatcher.utter_message(text=prompt, buttons=buttons)
-        return []
 
 
 def _summary(plan: SupportPlan, name: str) -> str:
@@ -179,92 +164,46 @@ def _summary(plan: SupportPlan, name: str) -> str:
     return "\n".join(lines)
 
 
-def _saved_values(turn: walker.Turn) -> dict[str, Any]:
-    if turn.target_position is None:
-        return dict(turn.save)
-    return {f"target.{turn.target_position}.{key}": value for key, value in turn.save.items()}
+class PlanRecording(Recording):
+    """Plans as the walk records them: drafts, agreed at the end with a link to the printable plan."""
 
+    noun = "plan"
+    walk = walker.PLAN_WALK
+    confirm_buttons = [{"title": "Agree and save", "payload": "agree"}, {"title": "Stop for now", "payload": "stop for now"}]
 
-def _take(tracker: Tracker, text: str, plan_id: int, seen: int, asked: Optional[str]) -> dict[str, Any]:
-    with sessions().begin() as session:
-        viewer = viewer_of(session, tracker)
-        try:
-            plan = drafts.load_plan(session, viewer, plan_id)
-        except drafts.NotAllowed:
-            return {"result": "gone"}
+    def load(self, session: Any, viewer: records.Viewer, document_id: int) -> Optional[Loaded]:
+        plan = drafts.load_plan(session, viewer, document_id)
         if plan.status.value != "draft":
-            return {"result": "gone"}
-        name = plan.pupil.first_name
+            return None
         state = _prepare(json.loads(plan.draft_state or "{}"), plan)
-        values = plan_values(plan)
-        if state.get("confirming"):
-            said = text.strip().lower()
-            if walker.YES.match(said):
-                agreed = drafts.agree(session, viewer, plan_id)
-                token = documents.issue_link(session, viewer, agreed.id)
-                return {"result": "agreed", "say": [
-                    f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
-                    f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}.",
-                    f"The printable plan, to share with the parents: {document_links(token)}. The link works for "
-                    f"{documents.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
-                ]}
-            state.pop("confirming")
-        view = walker.view_for(state, asked)
-        turn = walker.handle(view, text, name, values)
-        turn.state = walker.merge(state, view, turn.state)
-        if turn.asked and walker.current(turn.state) != turn.asked and "pending" not in turn.state and not turn.finished:
-            # Someone else answered the next question meanwhile: ask what is really next.
-            turn.say, turn.buttons = turn.say[:-1], []
-            turn = walker.ask(turn.state, name, {**values, **_saved_values(turn)}, turn)
-        notes: list[str] = []
-        revision = seen
-        if turn.save:
-            result = drafts.save_answer(session, viewer, plan_id, seen, turn.save, turn.target_position, turn.state)
-            if not result.saved and result.conflict:
-                conflict = result.conflict
-                step = STEP_BY_KEY.get(conflict.field)
-                shown = next((c.title for c in step.choices if c.value == conflict.value), None) if step else None
-                shown = shown or conflict.value
-                again = walker.ask(walker.view_for(state, asked), name, {**values})
-                return {"result": "continue", "revision": plan.revision, "asked": again.asked, "say": [
-                    f"{conflict.by} changed this answer a moment ago, to \"{shown}\". I haven't overwritten it. "
-                    "Say \"keep\" to keep theirs, or type your answer again to replace it."
-                ], "prompt": "\n".join(again.say), "buttons": again.buttons}
-            revision = result.revision
-            if result.others:
-                notes.append(f"Note: {' and '.join(result.others)} also changed this plan just now ({', '.join(result.others_changed)}).")
-        else:
-            revision = drafts.save_state(session, viewer, plan_id, turn.state)
-        if turn.finished == "stopped":
-            return {"result": "stopped", "say": turn.say + notes}
-        if turn.finished == "ready":
-            turn.state["confirming"] = True
-            revision = drafts.save_state(session, viewer, plan_id, turn.state)
-            session.flush()
-            session.refresh(plan)
-            skipped = walker.unanswered(turn.state)
-            prompt = _summary(plan, name)
-            if skipped:
-                prompt += f"\n{len(skipped)} question(s) have no answer yet; say \"carry on with {name}'s plan\" later to fill them."
-            prompt += "\nIs this right? Say \"agree\" to save it as the agreed plan, or \"change ...\" to change a section."
-            return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes, "prompt": prompt,
-                    "buttons": [{"title": "Agree and save", "payload": "agree"}, {"title": "Stop for now", "payload": "stop for now"}]}
-        return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes,
-                "prompt": turn.say[-1] if turn.say else "", "buttons": turn.buttons, "asked": turn.asked or asked}
+        return Loaded(plan, plan.pupil.first_name, state, plan_values(plan))
+
+    def save_answer(self, session: Any, viewer: records.Viewer, document_id: int, seen: int, turn: walker.Turn) -> drafts.SaveResult:
+        return drafts.save_answer(session, viewer, document_id, seen, turn.save, turn.target_position, turn.state)
+
+    def save_state(self, session: Any, viewer: records.Viewer, document_id: int, state: dict[str, Any]) -> int:
+        return drafts.save_state(session, viewer, document_id, state)
+
+    def finish(self, session: Any, viewer: records.Viewer, document_id: int, name: str) -> list[str]:
+        agreed = drafts.agree(session, viewer, document_id)
+        token = documents.issue_link(session, viewer, agreed.id)
+        return [
+            f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
+            f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}.",
+            f"The printable plan, to share with the parents: {document_links(token)}. The link works for "
+            f"{documents.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
+        ]
+
+    def summary(self, loaded: Loaded) -> str:
+        return _summary(loaded.document, loaded.name) + (
+            "\nIs this right? Say \"agree\" to save it as the agreed plan, or \"change ...\" to change a section."
+        )
 
 
-def _looks_like_question(tracker: Tracker) -> Optional[str]:
-    intent = tracker.latest_message.get("intent") or {}
-    text = (tracker.latest_message.get("text") or "").strip()
-    if knowledge.topic_for_intent(intent.get("name")) is None or (intent.get("confidence") or 0) < QUESTION_CONFIDENCE:
-        return None
-    if walker.is_command(text):
-        return None
-    return intent.get("name") if text.endswith("?") or QUESTION_START.match(text) else None
-
-
-class ValidatePlanForm(FormValidationAction):
+class ValidatePlanForm(ValidateWalkForm):
     """Takes each message of the plan walk: an answer, a command, or a question asked midway."""
+
+    recording = PlanRecording()
 
     def name(self) -> str:
         return "validate_plan_form"
@@ -272,41 +211,13 @@ class ValidatePlanForm(FormValidationAction):
     async def validate_plan_answer(
         self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        plan_id = int(tracker.get_slot("plan_id") or 0)
-        seen = int(tracker.get_slot("plan_revision") or 0)
-        question_intent = _looks_like_question(tracker)
-        if question_intent:
-            topic = knowledge.topic_for_intent(question_intent)
-            dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))  # type: ignore[arg-type]
-            dispatcher.utter_message(text="Now, back to the plan.")
-            return {"plan_answer": None}
-        try:
-            reply = await in_thread(_take, tracker, str(slot_value or ""), plan_id, seen, tracker.get_slot("plan_step"))
-        except StoreUnavailable:
-            dispatcher.utter_message(text="Sorry, I couldn't save that just now. Please send it again in a moment.")
-            return {"plan_answer": None}
-        for line in reply.get("say", []):
-            dispatcher.utter_message(text=line)
-        if reply["result"] == "gone":
-            dispatcher.utter_message(text="That plan is no longer open for editing here.")
-            return {"plan_answer": "closed", "plan_result": "closed"}
-        if reply["result"] in ("stopped", "agreed"):
-            return {"plan_answer": reply["result"], "plan_result": reply["result"]}
-        return {
-            "plan_answer": None,
-            "plan_revision": str(reply["revision"]),
-            "plan_prompt": reply["prompt"],
-            "plan_buttons": _buttons_slot(reply["buttons"]),
-            "plan_step": reply.get("asked"),
-        }
+        return await self.take_answer(slot_value, dispatcher, tracker)
 
 
-class ActionPlanFinished(Action):
+class ActionPlanFinished(WalkFinished):
     """After the plan walk ends: forget the open plan in this conversation."""
+
+    noun = "plan"
 
     def name(self) -> str:
         return "action_plan_finished"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        return [SlotSet("plan_id", None), SlotSet("plan_revision", None), SlotSet("plan_prompt", None),
-                SlotSet("plan_buttons", None), SlotSet("plan_step", None), SlotSet("plan_answer", None)]

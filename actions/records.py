@@ -260,6 +260,12 @@ class PupilLookup(Action):
         """The reply, for answers that need the store again (such as making a link)."""
         return self.answer(record, viewer)
 
+    def unlinked_text(self) -> str:
+        return (
+            "I can only show a pupil's records to school staff and parents who have linked this chat. "
+            f"{HOW_TO_LINK} Meanwhile I'm happy to answer general questions about SEN support."
+        )
+
     def _look_up(self, tracker: Tracker, button_id: Optional[int], context_id: Optional[int]) -> dict[str, Any]:
         with sessions().begin() as session:
             viewer = viewer_of(session, tracker)
@@ -294,10 +300,7 @@ class PupilLookup(Action):
             dispatcher.utter_message(text=reply["text"])
             return [SlotSet("pupil_ref", str(reply["pupil_id"]))]
         if outcome == "unlinked":
-            dispatcher.utter_message(
-                text="I can only show a pupil's records to school staff and parents who have linked this chat. "
-                f"{HOW_TO_LINK} Meanwhile I'm happy to answer general questions about SEN support."
-            )
+            dispatcher.utter_message(text=self.unlinked_text())
         elif outcome == "ambiguous":
             dispatcher.utter_message(
                 text="I found more than one pupil with that name. Which one do you mean?",

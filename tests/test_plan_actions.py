@@ -2,75 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import plans as plan_actions
-from actions import records as record_actions
 from bot import dates
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, SupportPlan
-from tests.conftest import make_tracker
+from tests.walk_chat import Chat
 
 REVIEW = dates.today() + dt.timedelta(days=60)
-
-
-class Chat:
-    """One chat user driving the plan actions as the Rasa server would."""
-
-    def __init__(self, store: dict[str, Any], sender: str, channel: str = "rest") -> None:
-        self.store, self.sender, self.channel = store, sender, channel
-        self.slots: dict[str, Any] = {}
-        self.seen: list[str] = []
-        self.in_form = False
-        self.result: Optional[str] = None
-
-    async def link(self, code: str) -> str:
-        dispatcher = CollectingDispatcher()
-        tracker = make_tracker("link_account", f"my code is {code}", sender_id=self.sender, channel=self.channel)
-        await record_actions.ActionLinkAccount().run(dispatcher, tracker, {})
-        return dispatcher.messages[0]["text"]
-
-    async def start(self, text: str, intent: str = "start_plan", pupil_id: Optional[int] = None) -> list[str]:
-        dispatcher = CollectingDispatcher()
-        entities = {"pupil_id": str(pupil_id)} if pupil_id else None
-        tracker = make_tracker(intent, text, sender_id=self.sender, channel=self.channel, entities=entities)
-        events = await plan_actions.ActionStartPlan().run(dispatcher, tracker, {})
-        for event in events:
-            if event.get("event") == "slot":
-                self.slots[event["name"]] = event["value"]
-        self.in_form = any(event.get("event") == "followup" for event in events)
-        texts = [m["text"] for m in dispatcher.messages]
-        if self.in_form:
-            texts += await self._ask()
-        self.seen += texts
-        return texts
-
-    async def _ask(self) -> list[str]:
-        dispatcher = CollectingDispatcher()
-        tracker = make_tracker(sender_id=self.sender, slots=self.slots, channel=self.channel)
-        await plan_actions.ActionAskPlanAnswer().run(dispatcher, tracker, {})
-        self.buttons = [b["title"] for m in dispatcher.messages for b in m.get("buttons") or []]
-        return [m["text"] for m in dispatcher.messages]
-
-    async def say(self, text: str, intent: str = "nlu_fallback", confidence: float = 0.2) -> list[str]:
-        assert self.in_form, "the plan form is not active"
-        dispatcher = CollectingDispatcher()
-        tracker = make_tracker(intent, text, slots=self.slots, sender_id=self.sender, channel=self.channel,
-                               ranking=[(intent, confidence)])
-        tracker.latest_message["intent"]["confidence"] = confidence
-        changes = await plan_actions.ValidatePlanForm().validate_plan_answer(text, dispatcher, tracker, {})
-        self.slots.update(changes)
-        texts = [m["text"] for m in dispatcher.messages]
-        if changes.get("plan_answer") is None:
-            texts += await self._ask()
-        else:
-            self.in_form = False
-            self.result = changes["plan_answer"]
-        self.seen += texts
-        return texts
 
 
 def _pdf_text(html: str) -> str:

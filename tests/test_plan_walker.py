@@ -180,9 +180,9 @@ def _at_targets() -> Walk:
 def test_provision_without_who_or_how_often_is_asked_about() -> None:
     walk = _at_targets()
     turn = walk.say("precision teaching")
-    assert turn.say == [walker._provision_question("who")] and not turn.save
+    assert turn.say == [walker.provision_question("who")] and not turn.save
     turn = walk.say("Mrs Khan, the TA")
-    assert turn.say == [walker._provision_question("how often")]
+    assert turn.say == [walker.provision_question("how often")]
     turn = walk.say("three times a week")
     assert turn.save == {"provision_who": "Mrs Khan, the TA", "provision_what": "precision teaching",
                          "provision_when": None, "provision_how_often": "three times a week"}

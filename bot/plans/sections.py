@@ -50,10 +50,18 @@ class Step:
     choices: tuple[Choice, ...] = ()
     prefer: str = "future"
     only_if: Optional[tuple[str, str]] = None  # (step key, value) that must have been answered
+    review_gap: bool = False  # a review date: from today on, and questioned when far off (CoP 6.65)
+    suggest_weeks: Optional[int] = None  # offer the date this many weeks ahead as a button
+    stored: bool = True  # False for a question that only steers the walk ("any new targets?")
+
+    @property
+    def group(self) -> Optional[str]:
+        """The repeated group a step belongs to ("target" in "target.outcome"), if any."""
+        return self.key.split(".")[0] if "." in self.key else None
 
     @property
     def is_target_step(self) -> bool:
-        return self.key.startswith("target.")
+        return self.group == "target"
 
 
 LEVELS = (
@@ -106,7 +114,7 @@ STEPS: tuple[Step, ...] = (
     Step("target.more", 12, "Would you like to add another target?", "yes_no", YES_NO),
     Step("agreed_by_senco_name", 13, "Which SENCO agreed the plan? (Their name.)"),
     Step("agreed_on", 13, "On what date was the plan agreed?", "date", prefer="past"),
-    Step("review_date", 14, "When is the plan's review date?", "date"),
+    Step("review_date", 14, "When is the plan's review date?", "date", review_gap=True),
 )
 STEP_BY_KEY = {step.key: step for step in STEPS}
 TOTAL_SECTIONS = len(SECTIONS)
@@ -136,8 +144,8 @@ def section_title(step: Step, name: str) -> str:
     return SECTIONS[step.section - 1].format(name=name)
 
 
-def question(step: Step, name: str, target: int = 1) -> str:
-    return step.question.format(name=name, target=target)
+def question(step: Step, name: str, target: int = 1, outcome: str = "") -> str:
+    return step.question.format(name=name, target=target, outcome=outcome)
 
 
 def _choose(step: Step, text: str) -> Optional[Choice]:
@@ -167,7 +175,7 @@ def interpret(step: Step, text: str, name: str, today: Optional[dt.date] = None,
         day = dates.parse_date(answer, step.prefer, today)
         if day is None:
             return Reading(problem="I couldn't read that as a date. Try \"14 March 2025\", \"14/3\" or \"next Tuesday\".")
-        if step.key == "review_date":
+        if step.review_gap:
             if day < today:
                 return Reading(problem=f"{dates.long_date(day)} is in the past. Please give a review date from today on.")
             if day - today > REVIEW_GAP_LIMIT:

@@ -1,10 +1,15 @@
-"""Walking through a plan's sections, one answer at a time.
+"""Walking through a document's sections, one answer at a time.
 
 The walker is the conversation's logic without the chat or the database: it
-takes the draft's state, the plan's current values and what the user typed,
-and says what to store, what to say next and where the walk now is. The
-state is plain JSON, kept with the draft, so a walk can stop anywhere and
+takes the draft's state, the document's current values and what the user
+typed, and says what to store, what to say next and where the walk now is.
+The state is plain JSON, kept with the draft, so a walk can stop anywhere and
 carry on later from another device.
+
+A ``Template`` says what is walked: the sections, the questions and their
+order. The plan (here) and the review meeting (``bot.reviews.sections``)
+are two templates walked by the same ``Walk``. Step ids are a step's key,
+or ``group.N.part`` for the N-th of a repeated group (targets).
 
 Besides answers it understands "skip", "back", "keep" (when updating),
 "change the strengths" (any section by name), "where am I" and
@@ -16,10 +21,10 @@ import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from bot import dates
-from bot.plans.sections import SECTIONS, STEP_BY_KEY, STEPS, TOTAL_SECTIONS, Step, interpret, question, section_title
+from bot.plans.sections import SECTIONS, STEPS, Step, interpret, question
 
 SKIP = re.compile(r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$")
 BACK = re.compile(r"^(?:back|go back|previous|undo|back one)$")
@@ -33,7 +38,6 @@ NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
 PLAN_STEPS_BEFORE = [step for step in STEPS if not step.is_target_step and step.section < 12]
 TARGET_STEPS = [step for step in STEPS if step.is_target_step]
 PLAN_STEPS_AFTER = [step for step in STEPS if not step.is_target_step and step.section > 12]
-TARGET_FIELD = {"difficulty": "difficulty", "outcome": "outcome"}
 WORDS_FOR = {
     "level_of_need": ("level", "level of need"),
     "main_area_of_need": ("area", "area of need", "main area"),
@@ -55,6 +59,30 @@ WORDS_FOR = {
 }
 
 
+@dataclass(frozen=True)
+class Template:
+    """What a walk goes through.
+
+    ``sequence`` lists every step id of one document in order, from the
+    walk's state. ``numbered`` is the repeated group that "change target 2"
+    means, with the part it starts at; ``counts`` names the state key that
+    holds how many of a growing group there are ("another target?").
+    """
+
+    noun: str
+    sections: tuple[str, ...]
+    steps: tuple[Step, ...]
+    sequence: Callable[[dict[str, Any]], list[str]]
+    words_for: dict[str, tuple[str, ...]]
+    numbered: tuple[str, str]
+    counts: dict[str, str]
+    deadline: str
+
+    @property
+    def step_by_key(self) -> dict[str, Step]:
+        return {step.key: step for step in self.steps}
+
+
 @dataclass
 class Turn:
     """What one message leads to."""
@@ -66,6 +94,7 @@ class Turn:
     state: dict[str, Any] = field(default_factory=dict)
     finished: Optional[str] = None  # "stopped", "ready" (all answered, awaiting agreement), "agreed"
     asked: Optional[str] = None  # the step id of the question put, which the next message answers
+    group: Optional[str] = None  # the repeated group ``target_position`` counts in
 
 
 def is_command(text: str) -> bool:
@@ -74,15 +103,27 @@ def is_command(text: str) -> bool:
     return any(pattern.match(said) for pattern in (STOP, WHERE, CHANGE, SKIP, BACK, KEEP, YES, NO))
 
 
-def _target_count(state: dict[str, Any]) -> int:
-    return max(1, int(state.get("targets", 1)))
+def provision_question(part: str) -> str:
+    return {
+        "who": "Who will provide it (for example the class teacher, a TA or a speech and language therapist)?",
+        "how often": "How often will it happen (for example daily, or three times a week)?",
+    }[part]
 
 
-def sequence(state: dict[str, Any]) -> list[str]:
+def count_of(state: dict[str, Any], key: str) -> int:
+    """How many of a growing group there are (at least one)."""
+    return max(1, int(state.get(key, 1)))
+
+
+def applies(step: Step, choices: dict[str, Any]) -> bool:
+    return step.only_if is None or choices.get(step.only_if[0]) == step.only_if[1]
+
+
+def plan_sequence(state: dict[str, Any]) -> list[str]:
     """Every step id of this plan, in order (cluster questions only when they apply)."""
     choices = state.get("choices", {})
-    ids = [step.key for step in PLAN_STEPS_BEFORE if step.only_if is None or choices.get(step.only_if[0]) == step.only_if[1]]
-    count = _target_count(state)
+    ids = [step.key for step in PLAN_STEPS_BEFORE if applies(step, choices)]
+    count = count_of(state, "targets")
     for number in range(1, count + 1):
         parts = ["difficulty", "provision", "outcome"] + (["more"] if number == count else [])
         ids += [f"target.{number}.{part}" for part in parts]
@@ -90,285 +131,316 @@ def sequence(state: dict[str, Any]) -> list[str]:
     return ids
 
 
-def step_of(step_id: str) -> tuple[Step, Optional[int]]:
-    if step_id.startswith("target."):
-        _, number, part = step_id.split(".")
-        return STEP_BY_KEY[f"target.{part}"], int(number)
-    return STEP_BY_KEY[step_id], None
+PLAN = Template(
+    noun="plan", sections=SECTIONS, steps=STEPS, sequence=plan_sequence, words_for=WORDS_FOR,
+    numbered=("target", "difficulty"), counts={"target": "targets"}, deadline="review_date",
+)
 
 
-def current(state: dict[str, Any]) -> Optional[str]:
-    done = set(state.get("answered", [])) | set(state.get("skipped", []))
-    return next((step_id for step_id in sequence(state) if step_id not in done), None)
+class Walk:
+    """The walk through one template's steps."""
 
+    def __init__(self, template: Template) -> None:
+        self.template = template
+        self.steps = template.step_by_key
 
-def unanswered(state: dict[str, Any]) -> list[str]:
-    answered = set(state.get("answered", []))
-    return [step_id for step_id in sequence(state) if step_id not in answered and not step_id.endswith(".more")]
+    def sequence(self, state: dict[str, Any]) -> list[str]:
+        return self.template.sequence(state)
 
+    def step_of(self, step_id: str) -> tuple[Step, Optional[int]]:
+        if step_id.count(".") == 2:
+            group, number, part = step_id.split(".")
+            return self.steps[f"{group}.{part}"], int(number)
+        return self.steps[step_id], None
 
-def resume(state: dict[str, Any]) -> dict[str, Any]:
-    """Carrying on later starts at the first unanswered step, skipped ones included."""
-    fresh = copy.deepcopy(state)
-    fresh["skipped"] = []
-    fresh.pop("pending", None)
-    return fresh
+    @property
+    def total(self) -> int:
+        return len(self.template.sections)
 
+    def title(self, step: Step, name: str) -> str:
+        return self.template.sections[step.section - 1].format(name=name)
 
-def view_for(state: dict[str, Any], asked: Optional[str]) -> dict[str, Any]:
-    """The walk as one user last saw it: the step they were asked is the current one.
+    def current(self, state: dict[str, Any]) -> Optional[str]:
+        done = set(state.get("answered", [])) | set(state.get("skipped", []))
+        return next((step_id for step_id in self.sequence(state) if step_id not in done), None)
 
-    When two people work on one draft, the other may have answered that step
-    (or moved on) since; the answer still belongs to the question shown.
-    """
-    ids = sequence(state)
-    if not asked or asked not in ids or current(state) == asked:
-        return copy.deepcopy(state)
-    view = copy.deepcopy(state)
-    view["answered"] = [s for s in view.get("answered", []) if s != asked]
-    done = set(view["answered"])
-    view["skipped"] = [s for s in ids[: ids.index(asked)] if s not in done]
-    view["synthetic"] = [s for s in view["skipped"] if s not in state.get("skipped", [])]
-    view.pop("pending", None)
-    return view
+    def unanswered(self, state: dict[str, Any]) -> list[str]:
+        answered = set(state.get("answered", []))
+        return [step_id for step_id in self.sequence(state) if step_id not in answered and not step_id.endswith(".more")]
 
+    def resume(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Carrying on later starts at the first unanswered step, skipped ones included."""
+        fresh = copy.deepcopy(state)
+        fresh["skipped"] = []
+        fresh.pop("pending", None)
+        return fresh
 
-def merge(shared: dict[str, Any], seen: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
-    """Progress after one user's turn (from ``seen`` to ``mine``), keeping what others have answered meanwhile.
+    def view_for(self, state: dict[str, Any], asked: Optional[str]) -> dict[str, Any]:
+        """The walk as one user last saw it: the step they were asked is the current one.
 
-    Steps this user reopened ("back", "change ...") stay open.
-    """
-    merged = copy.deepcopy(mine)
-    synthetic = set(merged.pop("synthetic", []))
-    reopened = set(seen.get("answered", [])) - set(mine.get("answered", []))
-    answered = (set(shared.get("answered", [])) | set(mine.get("answered", []))) - reopened
-    order = {step_id: index for index, step_id in enumerate(sequence(merged))}
-    merged["answered"] = sorted(answered, key=lambda s: order.get(s, len(order)))
-    merged["skipped"] = [
-        s for s in mine.get("skipped", []) if s not in answered and (s not in synthetic or s in shared.get("skipped", []))
-    ]
-    merged["choices"] = {**shared.get("choices", {}), **mine.get("choices", {})}
-    merged["targets"] = max(_target_count(shared), _target_count(mine))
-    return merged
+        When two people work on one draft, the other may have answered that step
+        (or moved on) since; the answer still belongs to the question shown.
+        """
+        ids = self.sequence(state)
+        if not asked or asked not in ids or self.current(state) == asked:
+            return copy.deepcopy(state)
+        view = copy.deepcopy(state)
+        view["answered"] = [s for s in view.get("answered", []) if s != asked]
+        done = set(view["answered"])
+        view["skipped"] = [s for s in ids[: ids.index(asked)] if s not in done]
+        view["synthetic"] = [s for s in view["skipped"] if s not in state.get("skipped", [])]
+        view.pop("pending", None)
+        return view
 
+    def merge(self, shared: dict[str, Any], seen: dict[str, Any], mine: dict[str, Any]) -> dict[str, Any]:
+        """Progress after one user's turn (from ``seen`` to ``mine``), keeping what others have answered meanwhile.
 
-def progress(state: dict[str, Any], name: str) -> str:
-    step_id = current(state)
-    if step_id is None:
-        return f"Every section of {name}'s plan has an answer."
-    step, _ = step_of(step_id)
-    left = len(unanswered(state))
-    return f"Section {step.section} of {TOTAL_SECTIONS}: {section_title(step, name)}. {left} question{'s' if left != 1 else ''} still to answer."
+        Steps this user reopened ("back", "change ...") stay open.
+        """
+        merged = copy.deepcopy(mine)
+        synthetic = set(merged.pop("synthetic", []))
+        reopened = set(seen.get("answered", [])) - set(mine.get("answered", []))
+        answered = (set(shared.get("answered", [])) | set(mine.get("answered", []))) - reopened
+        order = {step_id: index for index, step_id in enumerate(self.sequence(merged))}
+        merged["answered"] = sorted(answered, key=lambda s: order.get(s, len(order)))
+        merged["skipped"] = [
+            s for s in mine.get("skipped", []) if s not in answered and (s not in synthetic or s in shared.get("skipped", []))
+        ]
+        merged["choices"] = {**shared.get("choices", {}), **mine.get("choices", {})}
+        for key in self.template.counts.values():
+            merged[key] = max(count_of(shared, key), count_of(mine, key))
+        return merged
 
+    def progress(self, state: dict[str, Any], name: str) -> str:
+        step_id = self.current(state)
+        if step_id is None:
+            return f"Every section of {name}'s {self.template.noun} has an answer."
+        step, _ = self.step_of(step_id)
+        left = len(self.unanswered(state))
+        return f"Section {step.section} of {self.total}: {self.title(step, name)}. {left} question{'s' if left != 1 else ''} still to answer."
 
-def _shown_value(value: Any) -> str:
-    if isinstance(value, dt.date):
-        return dates.long_date(value)
-    return str(getattr(value, "value", value))
+    @staticmethod
+    def _shown_value(value: Any) -> str:
+        if isinstance(value, dt.date):
+            return dates.long_date(value)
+        return str(getattr(value, "value", value))
 
-
-def ask(state: dict[str, Any], name: str, values: dict[str, Any], turn: Optional[Turn] = None) -> Turn:
-    """Put the current question (with where we are, and any answer already there)."""
-    turn = turn or Turn(state=state)
-    step_id = current(state)
-    if step_id is None:
-        turn.finished = "ready"
-        return turn
-    turn.asked = step_id
-    step, number = step_of(step_id)
-    text = f"Section {step.section} of {TOTAL_SECTIONS}: {section_title(step, name)}.\n{question(step, name, number or 1)}"
-    turn.buttons = [{"title": choice.title, "payload": choice.title} for choice in step.choices]
-    known = values.get(step_id)
-    if known not in (None, ""):
-        shown = next((c.title for c in step.choices if c.value == getattr(known, "value", known)), None) or _shown_value(known)
-        text += f"\nAt the moment: \"{shown}\". Type a new answer, or say \"keep\"."
-        turn.buttons.append({"title": "Keep", "payload": "keep"})
-    turn.say.append(text)
-    turn.buttons.append({"title": "Skip for now", "payload": "skip"})
-    return turn
-
-
-def _matches_section(what: str, state: dict[str, Any]) -> Optional[str]:
-    what = what.strip(" ?.!").lower()
-    number = re.fullmatch(r"(?:section\s+)?(\d{1,2})", what)
-    ids = sequence(state)
-    if number:
-        wanted = int(number.group(1))
-        return next((step_id for step_id in ids if step_of(step_id)[0].section == wanted), None)
-    target = re.fullmatch(r"target\s*(\d+)(?:'?s)?(?:\s+(outcome|provision|difficulty))?", what)
-    if target:
-        part = target.group(2) or "difficulty"
-        candidate = f"target.{target.group(1)}.{part}"
-        return candidate if candidate in ids else None
-    for key, words in WORDS_FOR.items():
-        if any(what == word or what.startswith(word) for word in words):
-            return "target.1.difficulty" if key == "target" else key
-    for index, title in enumerate(SECTIONS, 1):
-        if what in title.lower():
-            return next((step_id for step_id in ids if step_of(step_id)[0].section == index), None)
-    return None
-
-
-def handle(
-    state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: Optional[dt.date] = None
-) -> Turn:
-    """Take one message during the walk."""
-    state = copy.deepcopy(state)
-    state.setdefault("answered", [])
-    state.setdefault("skipped", [])
-    state.setdefault("choices", {})
-    said = " ".join((text or "").strip().lower().rstrip(".!").split())
-    turn = Turn(state=state)
-    pending = state.get("pending")
-    step_id = current(state)
-
-    if STOP.match(said):
-        state.pop("pending", None)
-        turn.finished = "stopped"
-        turn.say.append(
-            f"Everything so far is saved. Say \"carry on with {name}'s plan\" whenever you're ready, here or on "
-            "another device, and I'll pick up where we left off."
-        )
-        return turn
-    if WHERE.match(said):
-        turn.say.append(progress(state, name))
-        return ask(state, name, values, turn) if step_id else turn
-    change = CHANGE.match(said)
-    if change:
-        target_id = _matches_section(change.group("what"), state)
-        if target_id is None:
-            turn.say.append("I'm not sure which section you mean. You can say, for example, \"change the strengths\" or \"change section 8\".")
-            return ask(state, name, values, turn)
-        state.pop("pending", None)
-        state["answered"] = [s for s in state["answered"] if s != target_id]
-        state["skipped"] = [s for s in state["skipped"] if s != target_id]
-        ids = sequence(state)
-        # Everything between the section to change and where we were stays answered.
-        state["skipped"] += [s for s in ids[: ids.index(target_id)] if s not in state["answered"] and s not in state["skipped"]]
-        return ask(state, name, values, turn)
-    if step_id is None:
-        return ask(state, name, values, turn)
-    if SKIP.match(said):
-        state.pop("pending", None)
-        state["skipped"].append(step_id)
-        turn.say.append("Skipped for now; I'll come back to it at the end.")
-        return ask(state, name, values, turn)
-    if BACK.match(said):
-        state.pop("pending", None)
-        ids = sequence(state)
-        earlier = ids[: ids.index(step_id)]
-        if not earlier:
-            turn.say.append("This is the first question, so there's nothing to go back to.")
-            return ask(state, name, values, turn)
-        previous_id = earlier[-1]
-        state["answered"] = [s for s in state["answered"] if s != previous_id]
-        state["skipped"] = [s for s in state["skipped"] if s != previous_id]
-        return ask(state, name, values, turn)
-    if KEEP.match(said) and values.get(step_id) not in (None, ""):
-        state["answered"].append(step_id)
-        return ask(state, name, values, turn)
-
-    step, number = step_of(step_id)
-    deadline = values.get("review_date")
-    if pending and pending.get("step") == step_id:
-        return _answer_pending(state, pending, said, text, step, number, name, values, turn, today, deadline)
-    reading = interpret(step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None)
-    if not reading.ok:
-        turn.say.append(reading.problem)  # type: ignore[arg-type]
-        return ask(state, name, values, turn)
-    if reading.confirm:
-        state["pending"] = {"step": step_id, "value": _jsonable(reading.value), "suggestion": reading.suggestion}
-        turn.say.append(reading.confirm)
-        turn.buttons = (
-            [{"title": "Use the suggestion", "payload": "use the suggestion"}, {"title": "Keep mine", "payload": "keep mine"}]
-            if reading.suggestion else [{"title": "Yes, keep it", "payload": "yes"}, {"title": "No, change it", "payload": "no"}]
-        )
-        return turn
-    if step.kind == "provision":
-        missing = [part for part in (reading.extra or {}).get("missing", []) if part in ("who", "how often")]
-        if missing:
-            state["pending"] = {"step": step_id, "value": reading.value, "provision": reading.extra, "asking": missing[0]}
-            turn.say.append(_provision_question(missing[0]))
+    def ask(self, state: dict[str, Any], name: str, values: dict[str, Any], turn: Optional[Turn] = None) -> Turn:
+        """Put the current question (with where we are, and any answer already there)."""
+        turn = turn or Turn(state=state)
+        step_id = self.current(state)
+        if step_id is None:
+            turn.finished = "ready"
             return turn
-    return _store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
+        turn.asked = step_id
+        step, number = self.step_of(step_id)
+        group = step.group
+        outcome = str(values.get(f"{group}.{number}.outcome") or "") if number is not None else ""
+        text = f"Section {step.section} of {self.total}: {self.title(step, name)}.\n{question(step, name, number or 1, outcome)}"
+        turn.buttons = [{"title": choice.title, "payload": choice.title} for choice in step.choices]
+        if step.suggest_weeks and values.get(step_id) in (None, ""):
+            suggested = dates.today() + dt.timedelta(weeks=step.suggest_weeks)
+            turn.buttons.append({"title": dates.long_date(suggested), "payload": suggested.strftime("%d/%m/%Y")})
+        known = values.get(step_id)
+        if known not in (None, ""):
+            shown = next((c.title for c in step.choices if c.value == getattr(known, "value", known)), None) or self._shown_value(known)
+            text += f"\nAt the moment: \"{shown}\". Type a new answer, or say \"keep\"."
+            turn.buttons.append({"title": "Keep", "payload": "keep"})
+        turn.say.append(text)
+        turn.buttons.append({"title": "Skip for now", "payload": "skip"})
+        return turn
 
+    def _matches_section(self, what: str, state: dict[str, Any]) -> Optional[str]:
+        what = what.strip(" ?.!").lower()
+        number = re.fullmatch(r"(?:section\s+)?(\d{1,2})", what)
+        ids = self.sequence(state)
+        if number:
+            wanted = int(number.group(1))
+            return next((step_id for step_id in ids if self.step_of(step_id)[0].section == wanted), None)
+        group, first_part = self.template.numbered
+        target = re.fullmatch(r"target\s*(\d+)(?:'?s)?(?:\s+(\w+))?", what)
+        if target:
+            candidate = f"{group}.{target.group(1)}.{target.group(2) or first_part}"
+            return candidate if candidate in ids else None
+        for key, words in self.template.words_for.items():
+            if any(what == word or what.startswith(word) for word in words):
+                if key in self.template.counts or key == group:
+                    return next((step_id for step_id in ids if step_id.startswith(f"{key}.")), None)
+                return key if key in ids else None
+        for index, title in enumerate(self.template.sections, 1):
+            if what in title.lower():
+                return next((step_id for step_id in ids if self.step_of(step_id)[0].section == index), None)
+        return None
 
-def _provision_question(part: str) -> str:
-    return {
-        "who": "Who will provide it (for example the class teacher, a TA or a speech and language therapist)?",
-        "how often": "How often will it happen (for example daily, or three times a week)?",
-    }[part]
+    def handle(
+        self, state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: Optional[dt.date] = None
+    ) -> Turn:
+        """Take one message during the walk."""
+        state = copy.deepcopy(state)
+        state.setdefault("answered", [])
+        state.setdefault("skipped", [])
+        state.setdefault("choices", {})
+        said = " ".join((text or "").strip().lower().rstrip(".!").split())
+        turn = Turn(state=state)
+        pending = state.get("pending")
+        step_id = self.current(state)
 
-
-def _jsonable(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, dt.date) else value
-
-
-def _answer_pending(
-    state: dict[str, Any], pending: dict[str, Any], said: str, text: str, step: Step, number: Optional[int],
-    name: str, values: dict[str, Any], turn: Turn, today: Optional[dt.date], deadline: Any,
-) -> Turn:
-    step_id = pending["step"]
-    if "asking" in pending:
-        provision = dict(pending["provision"])
-        field_name = "who" if pending["asking"] == "who" else "how_often"
-        provision[field_name] = " ".join(text.split())
-        still = [part for part in ("who", "how often") if not provision.get(part.replace(" ", "_"))]
-        if still:
-            state["pending"] = {**pending, "provision": provision, "asking": still[0]}
-            turn.say.append(_provision_question(still[0]))
-            return turn
-        state.pop("pending", None)
-        return _store(state, step_id, step, number, pending["value"], provision, name, values, turn)
-    if pending.get("suggestion"):
-        if YES.match(said):
-            if "[" in pending["suggestion"]:
-                state["pending"] = {**pending, "suggestion": None}
-                turn.say.append("Please type the target with your measure in place of the part in brackets.")
-                turn.say.append(pending["suggestion"])
-                return turn
-            chosen = pending["suggestion"]
-        elif NO.match(said):
-            chosen = pending["value"]
-        else:
+        if STOP.match(said):
             state.pop("pending", None)
-            return handle(state, text, name, values, today)
-        state.pop("pending", None)
-        return _store(state, step_id, step, number, chosen, None, name, values, turn)
-    if YES.match(said):
-        state.pop("pending", None)
-        value = pending["value"]
-        if step.kind == "date" and isinstance(value, str):
-            value = dt.date.fromisoformat(value)
-        return _store(state, step_id, step, number, value, None, name, values, turn)
-    state.pop("pending", None)
-    if NO.match(said):
-        turn.say.append("No problem.")
-        return ask(state, name, values, turn)
-    return handle(state, text, name, values, today)
+            turn.finished = "stopped"
+            turn.say.append(
+                f"Everything so far is saved. Say \"carry on with {name}'s {self.template.noun}\" whenever you're ready, here or on "
+                "another device, and I'll pick up where we left off."
+            )
+            return turn
+        if WHERE.match(said):
+            turn.say.append(self.progress(state, name))
+            return self.ask(state, name, values, turn) if step_id else turn
+        change = CHANGE.match(said)
+        if change:
+            target_id = self._matches_section(change.group("what"), state)
+            if target_id is None:
+                turn.say.append("I'm not sure which section you mean. You can say, for example, \"change the strengths\" or \"change section 8\".")
+                return self.ask(state, name, values, turn)
+            state.pop("pending", None)
+            state["answered"] = [s for s in state["answered"] if s != target_id]
+            state["skipped"] = [s for s in state["skipped"] if s != target_id]
+            ids = self.sequence(state)
+            # Everything between the section to change and where we were stays answered.
+            state["skipped"] += [s for s in ids[: ids.index(target_id)] if s not in state["answered"] and s not in state["skipped"]]
+            return self.ask(state, name, values, turn)
+        if step_id is None:
+            return self.ask(state, name, values, turn)
+        if SKIP.match(said):
+            state.pop("pending", None)
+            state["skipped"].append(step_id)
+            turn.say.append("Skipped for now; I'll come back to it at the end.")
+            return self.ask(state, name, values, turn)
+        if BACK.match(said):
+            state.pop("pending", None)
+            ids = self.sequence(state)
+            earlier = ids[: ids.index(step_id)]
+            if not earlier:
+                turn.say.append("This is the first question, so there's nothing to go back to.")
+                return self.ask(state, name, values, turn)
+            previous_id = earlier[-1]
+            state["answered"] = [s for s in state["answered"] if s != previous_id]
+            state["skipped"] = [s for s in state["skipped"] if s != previous_id]
+            return self.ask(state, name, values, turn)
+        if KEEP.match(said) and values.get(step_id) not in (None, ""):
+            state["answered"].append(step_id)
+            return self.ask(state, name, values, turn)
 
+        step, number = self.step_of(step_id)
+        deadline = values.get(self.template.deadline)
+        if pending and pending.get("step") == step_id:
+            return self._answer_pending(state, pending, said, text, step, number, name, values, turn, today, deadline)
+        reading = interpret(step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None)
+        if not reading.ok:
+            turn.say.append(reading.problem)  # type: ignore[arg-type]
+            return self.ask(state, name, values, turn)
+        if reading.confirm:
+            state["pending"] = {"step": step_id, "value": self._jsonable(reading.value), "suggestion": reading.suggestion}
+            turn.say.append(reading.confirm)
+            turn.buttons = (
+                [{"title": "Use the suggestion", "payload": "use the suggestion"}, {"title": "Keep mine", "payload": "keep mine"}]
+                if reading.suggestion else [{"title": "Yes, keep it", "payload": "yes"}, {"title": "No, change it", "payload": "no"}]
+            )
+            return turn
+        if step.kind == "provision":
+            missing = [part for part in (reading.extra or {}).get("missing", []) if part in ("who", "how often")]
+            if missing:
+                state["pending"] = {"step": step_id, "value": reading.value, "provision": reading.extra, "asking": missing[0]}
+                turn.say.append(provision_question(missing[0]))
+                return turn
+        return self._store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
 
-def _store(
-    state: dict[str, Any], step_id: str, step: Step, number: Optional[int], value: Any, extra: Optional[dict[str, Any]],
-    name: str, values: dict[str, Any], turn: Turn,
-) -> Turn:
-    if step.kind in ("choice", "yes_no"):
-        state["choices"][step_id] = value
-    if step_id.endswith(".more"):
-        if value == "yes":
-            state["targets"] = _target_count(state) + 1
-    elif number is not None:
-        turn.target_position = number
-        part = step.key.split(".")[1]
-        if part == "provision":
-            parts = extra or {}
-            turn.save = {"provision_who": parts.get("who"), "provision_what": parts.get("what") or value,
-                         "provision_when": parts.get("when"), "provision_how_often": parts.get("how_often")}
+    @staticmethod
+    def _jsonable(value: Any) -> Any:
+        return value.isoformat() if isinstance(value, dt.date) else value
+
+    def _answer_pending(
+        self, state: dict[str, Any], pending: dict[str, Any], said: str, text: str, step: Step, number: Optional[int],
+        name: str, values: dict[str, Any], turn: Turn, today: Optional[dt.date], deadline: Any,
+    ) -> Turn:
+        step_id = pending["step"]
+        if "asking" in pending:
+            provision = dict(pending["provision"])
+            field_name = "who" if pending["asking"] == "who" else "how_often"
+            provision[field_name] = " ".join(text.split())
+            still = [part for part in ("who", "how often") if not provision.get(part.replace(" ", "_"))]
+            if still:
+                state["pending"] = {**pending, "provision": provision, "asking": still[0]}
+                turn.say.append(provision_question(still[0]))
+                return turn
+            state.pop("pending", None)
+            return self._store(state, step_id, step, number, pending["value"], provision, name, values, turn)
+        if pending.get("suggestion"):
+            if YES.match(said):
+                if "[" in pending["suggestion"]:
+                    state["pending"] = {**pending, "suggestion": None}
+                    turn.say.append("Please type the target with your measure in place of the part in brackets.")
+                    turn.say.append(pending["suggestion"])
+                    return turn
+                chosen = pending["suggestion"]
+            elif NO.match(said):
+                chosen = pending["value"]
+            else:
+                state.pop("pending", None)
+                return self.handle(state, text, name, values, today)
+            state.pop("pending", None)
+            return self._store(state, step_id, step, number, chosen, None, name, values, turn)
+        if YES.match(said):
+            state.pop("pending", None)
+            value = pending["value"]
+            if step.kind == "date" and isinstance(value, str):
+                value = dt.date.fromisoformat(value)
+            return self._store(state, step_id, step, number, value, None, name, values, turn)
+        state.pop("pending", None)
+        if NO.match(said):
+            turn.say.append("No problem.")
+            return self.ask(state, name, values, turn)
+        return self.handle(state, text, name, values, today)
+
+    def _store(
+        self, state: dict[str, Any], step_id: str, step: Step, number: Optional[int], value: Any, extra: Optional[dict[str, Any]],
+        name: str, values: dict[str, Any], turn: Turn,
+    ) -> Turn:
+        if step.kind in ("choice", "yes_no"):
+            state["choices"][step_id] = value
+        if step_id.endswith(".more"):
+            if value == "yes":
+                key = self.template.counts[step.group]  # type: ignore[index]
+                state[key] = count_of(state, key) + 1
+        elif not step.stored:
+            pass
+        elif number is not None:
+            turn.target_position = number
+            turn.group = step.group
+            part = step.key.split(".")[1]
+            if part == "provision":
+                parts = extra or {}
+                turn.save = {"provision_who": parts.get("who"), "provision_what": parts.get("what") or value,
+                             "provision_when": parts.get("when"), "provision_how_often": parts.get("how_often")}
+            else:
+                turn.save = {part: value}
         else:
-            turn.save = {TARGET_FIELD[part]: value}
-    else:
-        turn.save = {step.key: value}
-    state["answered"].append(step_id)
-    state["skipped"] = [s for s in state.get("skipped", []) if s != step_id]
-    values = {**values, step_id: value}
-    return ask(state, name, values, turn)
+            turn.save = {step.key: value}
+        state["answered"].append(step_id)
+        state["skipped"] = [s for s in state.get("skipped", []) if s != step_id]
+        values = {**values, step_id: value}
+        return self.ask(state, name, values, turn)
+
+
+PLAN_WALK = Walk(PLAN)
+# The plan's walk, as the plan recording calls it.
+sequence = PLAN_WALK.sequence
+step_of = PLAN_WALK.step_of
+current = PLAN_WALK.current
+unanswered = PLAN_WALK.unanswered
+resume = PLAN_WALK.resume
+view_for = PLAN_WALK.view_for
+merge = PLAN_WALK.merge
+progress = PLAN_WALK.progress
+ask = PLAN_WALK.ask
+handle = PLAN_WALK.handle

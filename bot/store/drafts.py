@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
 from bot.store.accounts import audit
-from bot.store.models import AreaOfNeed, LevelOfNeed, PlanEdit, PlanStatus, Pupil, Staff, SupportPlan, Target, utcnow
+from bot.store.models import (
+    AreaOfNeed, LevelOfNeed, NextStep, PlanEdit, PlanStatus, Pupil, Review, ReviewStatus, Staff, SupportPlan, Target, utcnow,
+)
 from bot.store.records import Viewer
 
 PLAN_FIELDS = (
@@ -127,12 +129,34 @@ def open_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft:
         plan.targets = [
             Target(position=t.position, **{name: getattr(t, name) for name in TARGET_FIELDS}) for t in current.targets
         ]
+        _take_up_review(session, current, plan)
     plan.draft_state = json.dumps({"answered": [], "updating": current is not None})
     session.add(plan)
     session.flush()
     audit(session, channel=viewer.channel, actor=viewer.person, action="open_plan", allowed=True, pupil_id=pupil_id,
           detail=f"new draft version {version}")
     return _as_draft(plan, pupil, resumed=False)
+
+
+PROVISION_FIELDS = ("provision_who", "provision_what", "provision_when", "provision_how_often")
+
+
+def _take_up_review(session: Session, current: SupportPlan, plan: SupportPlan) -> None:
+    """Carry what the plan's latest review decided into the new version: new provision, and new targets."""
+    review = session.execute(
+        select(Review).where(Review.plan_id == current.id, Review.status == ReviewStatus.held)
+        .order_by(Review.held_on.desc(), Review.id.desc()).limit(1).options(selectinload(Review.targets))
+    ).scalar_one_or_none()
+    if review is None:
+        return
+    by_position = {target.position: target for target in plan.targets}
+    for row in review.targets:
+        if row.kind == "reviewed" and row.next_step == NextStep.different_provision and row.position in by_position:
+            for name in PROVISION_FIELDS:
+                setattr(by_position[row.position], name, getattr(row, name))
+        elif row.kind == "new" and (row.difficulty or row.outcome):
+            plan.targets.append(Target(position=len(plan.targets) + 1, difficulty=row.difficulty, outcome=row.outcome,
+                                       **{name: getattr(row, name) for name in PROVISION_FIELDS}))
 
 
 def find_draft(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Draft]:

@@ -257,6 +257,11 @@ class NextStep(str, enum.Enum):
     different_provision = "different_provision"
 
 
+def _review_status(context) -> ReviewStatus:  # type: ignore[no-untyped-def]
+    """A review written with the date it was held is held; otherwise it is booked."""
+    return ReviewStatus.held if context.get_current_parameters().get("held_on") else ReviewStatus.booked
+
+
 class Review(Base):
     """A review meeting: booked for a date, captured as it happens, then held.
 
@@ -276,7 +281,7 @@ class Review(Base):
     pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
     plan_id = Column(Integer, ForeignKey("support_plans.id"))
     scheduled_for = Column(Date, nullable=False, index=True)
-    status = Column(Enum(ReviewStatus, name="review_status"), nullable=False, default=ReviewStatus.booked,
+    status = Column(Enum(ReviewStatus, name="review_status"), nullable=False, default=_review_status,
                     server_default="booked")
     held_on = Column(Date)
     attendees = Column(Text)
@@ -296,7 +301,7 @@ class Review(Base):
     pupil = relationship("Pupil", back_populates="reviews")
     plan = relationship("SupportPlan")
     targets = relationship(
-        "ReviewTarget", back_populates="review", order_by="(ReviewTarget.kind, ReviewTarget.position)",
+        "ReviewTarget", back_populates="review", order_by="[ReviewTarget.kind.desc(), ReviewTarget.position]",
         cascade="all, delete-orphan",
     )
     notes = relationship("ReviewNote", back_populates="review", order_by="ReviewNote.at", cascade="all, delete-orphan")

@@ -1,0 +1,1 @@
+"""Review meetings: capturing them by chat, and what they decided."""

@@ -1,0 +1,305 @@
+"""Review meetings captured by chat, saved answer by answer, and what they decided.
+
+Starting a pupil's review takes the earliest one booked (or books one for
+today) and marks it in progress: at most one per pupil, resumed from any
+device. It looks back on the targets of the pupil's current plan. Every
+answer is written at once with a ``review_edits`` row and an audit event,
+and the review's ``revision`` goes up, so that two members of staff never
+overwrite each other's answers silently (as plan drafts do).
+
+Finishing the review records it as held, writes each target's progress and
+next step to the plan, and books the next review.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from bot import dates
+from bot.store.accounts import audit
+from bot.store.drafts import Busy, Conflict, NotAllowed, SaveResult, _staff_name, _staff_pupil
+from bot.store.models import (
+    NextStep, Pupil, Review, ReviewDecision, ReviewEdit, ReviewNote, ReviewStatus, ReviewTarget, Target, TargetProgress,
+    utcnow,
+)
+from bot.store.records import Viewer, _authorise, current_plan
+
+REVIEW_FIELDS = ("held_on", "attendees", "parent_views", "pupil_views", "new_information", "decision", "next_review_date")
+TARGET_FIELDS = {
+    "reviewed": ("achieved", "evidence", "next_step", "provision_who", "provision_what", "provision_when", "provision_how_often"),
+    "new": ("difficulty", "outcome", "provision_who", "provision_what", "provision_when", "provision_how_often"),
+}
+ENUMS = {"decision": ReviewDecision, "achieved": TargetProgress, "next_step": NextStep}
+DATES = {"held_on", "next_review_date"}
+
+
+@dataclass
+class ReviewDraft:
+    """What the conversation needs to know about a review being captured."""
+
+    review_id: int
+    pupil_id: int
+    pupil_name: str
+    revision: int
+    state: dict[str, Any]
+    resumed: bool
+    scheduled_for: dt.date
+
+
+def _load_state(review: Review) -> dict[str, Any]:
+    state = json.loads(review.draft_state) if review.draft_state else {}
+    state.setdefault("answered", [])
+    return state
+
+
+def _in_progress(session: Session, pupil_id: int) -> Optional[Review]:
+    return session.execute(
+        select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.in_progress)
+    ).scalar_one_or_none()
+
+
+def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional[dt.date] = None) -> ReviewDraft:
+    """The pupil's review in progress, or the next one booked (or a new one for today), now in progress."""
+    pupil = _staff_pupil(session, viewer, pupil_id, "open_review")
+    me = viewer.person.id  # type: ignore[union-attr]
+    existing = _in_progress(session, pupil_id)
+    if existing is not None:
+        audit(session, channel=viewer.channel, actor=viewer.person, action="open_review", allowed=True,
+              pupil_id=pupil_id, detail="resumed")
+        return ReviewDraft(existing.id, pupil.id, pupil.first_name, existing.revision, _load_state(existing), True,
+                           existing.scheduled_for)
+    review = session.execute(
+        select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.booked)
+        .order_by(Review.scheduled_for).limit(1)
+    ).scalar_one_or_none()
+    if review is None:
+        review = Review(pupil_id=pupil_id, scheduled_for=today or dates.today())
+        session.add(review)
+    plan = current_plan(session, pupil_id)
+    review.status = ReviewStatus.in_progress
+    review.plan_id = plan.id if plan else None
+    review.started_by_staff_id = review.updated_by_staff_id = me
+    review.targets = [
+        ReviewTarget(kind="reviewed", position=index, target_id=target.id, difficulty=target.difficulty,
+                     outcome=target.outcome)
+        for index, target in enumerate(plan.targets if plan else [], 1)
+    ]
+    state = {"answered": [], "reviewed": len(review.targets)}
+    review.draft_state = json.dumps(state)
+    session.flush()
+    audit(session, channel=viewer.channel, actor=viewer.person, action="open_review", allowed=True, pupil_id=pupil_id,
+          detail="started")
+    return ReviewDraft(review.id, pupil.id, pupil.first_name, review.revision, state, False, review.scheduled_for)
+
+
+def _editable(session: Session, viewer: Viewer, review_id: int, action: str) -> Review:
+    review = session.execute(
+        select(Review).where(Review.id == review_id).options(selectinload(Review.targets), selectinload(Review.pupil))
+    ).scalar_one_or_none()
+    if review is None or review.status != ReviewStatus.in_progress:
+        raise NotAllowed(action)
+    _staff_pupil(session, viewer, review.pupil_id, action)
+    return review
+
+
+def load_review(session: Session, viewer: Viewer, review_id: int) -> Review:
+    """A review in progress with its targets, for staff of the pupil's school (the read is audited)."""
+    review = _editable(session, viewer, review_id, "read_review")
+    audit(session, channel=viewer.channel, actor=viewer.person, action="read_review", allowed=True,
+          pupil_id=review.pupil_id)
+    return review
+
+
+def review_values(review: Review) -> dict[str, Any]:
+    """The review's answers keyed by walk step id, for "at the moment", questions and summaries."""
+    values: dict[str, Any] = {name: getattr(review, name) for name in REVIEW_FIELDS}
+    for row in review.targets:
+        prefix = f"{row.kind}.{row.position}"
+        values[f"{prefix}.outcome"] = row.outcome
+        parts = [row.provision_who, row.provision_what, row.provision_when, row.provision_how_often]
+        values[f"{prefix}.provision"] = ", ".join(part for part in parts if part) or None
+        for name in ("achieved", "evidence", "next_step", "difficulty"):
+            values[f"{prefix}.{name}"] = getattr(row, name)
+    return values
+
+
+def _stored(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in ENUMS:
+        return ENUMS[name](value)
+    if name in DATES and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _shown(value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value if isinstance(value, str) else getattr(value, "value", value)
+
+
+def save_answer(
+    session: Session,
+    viewer: Viewer,
+    review_id: int,
+    seen_revision: int,
+    values: dict[str, Any],
+    kind: Optional[str] = None,
+    position: Optional[int] = None,
+    state: Optional[dict[str, Any]] = None,
+) -> SaveResult:
+    """Store answers (review fields, or one target's) and where the capture is.
+
+    As with plan drafts, an answer someone else changed since ``seen_revision``
+    is not overwritten: the result names who changed it and to what.
+    """
+    review = _editable(session, viewer, review_id, "edit_review")
+    me = viewer.person.id  # type: ignore[union-attr]
+    changed_since = session.execute(
+        select(ReviewEdit).where(ReviewEdit.review_id == review_id, ReviewEdit.revision > seen_revision,
+                                 ReviewEdit.staff_id != me).order_by(ReviewEdit.revision)
+    ).scalars().all()
+    for edit in reversed(changed_since):
+        if edit.field in values and edit.kind == kind and edit.position == position:
+            if _shown(_stored(edit.field, values[edit.field])) != edit.value:
+                conflict = Conflict(edit.field, edit.position, _staff_name(session, edit.staff_id), edit.value, edit.at)
+                return SaveResult(False, review.revision, conflict)
+    new_revision = review.revision + 1
+    claimed = session.execute(
+        update(Review).where(Review.id == review_id, Review.revision == review.revision)
+        .values(revision=new_revision, updated_by_staff_id=me, updated_at=utcnow(),
+                **({"draft_state": json.dumps(state)} if state is not None else {}))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise Busy(review_id)
+    session.refresh(review)
+    if kind is None:
+        for name, value in values.items():
+            if name not in REVIEW_FIELDS:
+                raise ValueError(f"not a review field: {name}")
+            setattr(review, name, _stored(name, value))
+    else:
+        row = next((t for t in review.targets if t.kind == kind and t.position == position), None)
+        if row is None:
+            row = ReviewTarget(kind=kind, position=position)
+            review.targets.append(row)
+        for name, value in values.items():
+            if name not in TARGET_FIELDS[kind]:
+                raise ValueError(f"not a {kind} target field: {name}")
+            setattr(row, name, _stored(name, value))
+    for name, value in values.items():
+        session.add(ReviewEdit(review_id=review_id, field=name, kind=kind, position=position,
+                               value=_shown(_stored(name, value)), staff_id=me, channel=viewer.channel,
+                               revision=new_revision))
+    audit(session, channel=viewer.channel, actor=viewer.person, action="edit_review", allowed=True,
+          pupil_id=review.pupil_id, detail=", ".join(sorted(values)))
+    session.flush()
+    others = sorted({_staff_name(session, edit.staff_id) for edit in changed_since})
+    fields = sorted({edit.field if edit.kind is None else f"{edit.kind} target {edit.position}" for edit in changed_since})
+    return SaveResult(True, new_revision, None, fields, others)
+
+
+def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str, Any]) -> int:
+    """Store where the capture is (no answer changed); returns the revision."""
+    review = _editable(session, viewer, review_id, "edit_review")
+    review.draft_state = json.dumps(state)
+    session.flush()
+    return review.revision
+
+
+def open_review_for_notes(session: Session, viewer: Viewer, review_id: Optional[int] = None) -> Optional[Review]:
+    """The review a quick note belongs to: the one open in this conversation, else this person's latest in progress."""
+    if not viewer.is_staff:
+        return None
+    if review_id is not None:
+        try:
+            return _editable(session, viewer, review_id, "note_review")
+        except NotAllowed:
+            pass
+    return session.execute(
+        select(Review).join(Pupil, Pupil.id == Review.pupil_id)
+        .where(Review.status == ReviewStatus.in_progress, Pupil.school_id == viewer.person.school_id,  # type: ignore[union-attr]
+               Review.updated_by_staff_id == viewer.person.id)  # type: ignore[union-attr]
+        .order_by(Review.updated_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def add_note(session: Session, viewer: Viewer, review_id: int, text: str) -> ReviewNote:
+    """Attach a quick note to a review in progress."""
+    review = _editable(session, viewer, review_id, "note_review")
+    note = ReviewNote(review_id=review.id, staff_id=viewer.person.id, channel=viewer.channel, text=text)  # type: ignore[union-attr]
+    session.add(note)
+    audit(session, channel=viewer.channel, actor=viewer.person, action="note_review", allowed=True,
+          pupil_id=review.pupil_id)
+    session.flush()
+    return note
+
+
+def complete(session: Session, viewer: Viewer, review_id: int, today: Optional[dt.date] = None) -> Review:
+    """Record the review as held: progress on the plan's targets, and the next review booked."""
+    review = _editable(session, viewer, review_id, "complete_review")
+    today = today or dates.today()
+    review.status = ReviewStatus.held
+    review.held_on = review.held_on or today
+    review.draft_state = None
+    review.targets = [t for t in review.targets if t.kind == "reviewed" or t.difficulty or t.outcome]
+    for row in review.targets:
+        if row.kind == "reviewed" and row.target_id is not None:
+            target = session.get(Target, row.target_id)
+            target.progress = row.achieved
+            target.progress_notes = row.evidence
+            target.next_steps = next_step_words(row)
+    if review.next_review_date and review.decision != ReviewDecision.no_longer_needed:
+        session.add(Review(pupil_id=review.pupil_id, plan_id=review.plan_id, scheduled_for=review.next_review_date))
+    audit(session, channel=viewer.channel, actor=viewer.person, action="complete_review", allowed=True,
+          pupil_id=review.pupil_id, detail=review.decision.value if review.decision else "no decision")
+    session.flush()
+    return review
+
+
+def next_step_words(row: ReviewTarget) -> Optional[str]:
+    """A target's next step in plain words."""
+    if row.next_step == NextStep.carry_on:
+        return "Carry on with this target."
+    if row.next_step == NextStep.new_target:
+        return "Replace it with a new target."
+    if row.next_step == NextStep.different_provision:
+        parts = [row.provision_who, row.provision_what, row.provision_when, row.provision_how_often]
+        described = ", ".join(part for part in parts if part)
+        return f"Keep the target with different support: {described}." if described else "Keep the target with different support."
+    return None
+
+
+@dataclass(frozen=True)
+class HeldReview:
+    """The latest review held for a pupil, and the one booked after it, as a parent or staff may read them."""
+
+    pupil_name: str
+    review: Optional[Review]
+    next_booked: Optional[dt.date]
+
+
+def latest_held(session: Session, viewer: Viewer, pupil_id: int) -> Optional[HeldReview]:
+    """The pupil's most recent held review; None when not the viewer's to see (refusal audited) or none held."""
+    pupil = _authorise(session, viewer, pupil_id, "read_review")
+    if pupil is None:
+        return None
+    review = session.execute(
+        select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.held)
+        .order_by(Review.held_on.desc(), Review.id.desc()).limit(1)
+        .options(selectinload(Review.targets))
+    ).scalar_one_or_none()
+    booked = session.execute(
+        select(Review.scheduled_for).where(Review.pupil_id == pupil_id, Review.status != ReviewStatus.held)
+        .order_by(Review.scheduled_for).limit(1)
+    ).scalar_one_or_none()
+    return HeldReview(pupil.first_name, review, booked)
