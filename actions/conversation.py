@@ -25,7 +25,8 @@ class ActionShowMenu(Action):
                 "I answer questions about SEN support in schools in England, for parents "
                 "and school staff, with the source for each answer and local contacts in "
                 f"{place.short_name}. School staff and parents with a code from the school "
-                "can also link this chat to look up plans, targets and review dates. "
+                "can also link this chat to look up plans, targets and review dates; staff can "
+                "record plans and review meetings. "
                 "Pick a topic or type your own question:"
             ),
             buttons=[*topic_buttons(knowledge.menu()), PERSON_BUTTON],

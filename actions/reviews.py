@@ -287,8 +287,11 @@ def outcome_words(name: str, review: Review, next_booked: Any) -> list[str]:
                 "so the next step is to consider asking the council for an EHC needs assessment. You or the school "
                 "can make the request; the school keeps giving SEN support meanwhile.")
         topic = "ehc_request"
-    else:
+    elif decision == ReviewDecision.carry_on:
         text = f"{name} carries on with SEN support, with the changes agreed at the review."
+        topic = "review_stage"
+    else:
+        text = f"What was decided: {review.outcomes}" if review.outcomes else "No decision was recorded at that review."
         topic = "review_stage"
     if next_booked:
         text += f" The next review is booked for {dates.long_date(next_booked)}."
