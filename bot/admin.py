@@ -128,9 +128,12 @@ def evidence_link(session: Session, pupil_id: int, staff_id: int) -> str:
         raise AdminError(f"There is no pupil with id {pupil_id}.")
     if pupil.school_id != staff.school_id:
         raise AdminError(f"Pupil {pupil_id} is not at the school of staff id {staff_id}.")
-    token = documents.issue_evidence_link(session, Viewer(Person("staff", staff.id, staff.school_id), "admin"), pupil_id)
-    base = f"{settings.public_url()}/documents/{token}"
-    return f"{base}.pdf (or as a web page: {base}.html). Private to staff id {staff_id}; works for {documents.LINK_LIFETIME.days} days."
+    viewer = Viewer(Person("staff", staff.id, staff.school_id), "admin")
+    base = f"{settings.public_url()}/documents/{documents.issue_evidence_link(session, viewer, pupil_id)}"
+    return (
+        f"{base}.pdf (or as a web page: {base}.html). Private to staff id {staff_id}; "
+        f"works for {documents.LINK_LIFETIME.days} days."
+    )
 
 
 def audit_events(session: Session, limit: int, pupil_id: Optional[int] = None) -> list[AuditEvent]:

@@ -33,8 +33,8 @@ AREA_LABELS = {area.value: label for area, label in AREAS}
 STYLE = """
 @page {
   size: A4; margin: 16mm 14mm 18mm;
-  @bottom-left { content: "Evidence summary: " string(pupil); font-family: "DejaVu Sans", Arial, sans-serif; font-size: 8pt; color: #555; }
-  @bottom-right { content: "Page " counter(page) " of " counter(pages); font-family: "DejaVu Sans", Arial, sans-serif; font-size: 8pt; color: #555; }
+  @bottom-left { content: "Evidence summary: " string(pupil); font: 8pt "DejaVu Sans", Arial, sans-serif; color: #555; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt "DejaVu Sans", Arial, sans-serif; color: #555; }
 }
 body { font-family: "DejaVu Sans", Arial, sans-serif; font-size: 10pt; line-height: 1.35; color: #111; }
 h1 { font-size: 17pt; margin: 0 0 4pt; color: #1f3a5f; }
@@ -78,7 +78,9 @@ def _or_none(value: Any, missing: str = "Not recorded") -> str:
 
 
 def _rows(pairs: Iterable[tuple[str, Any]]) -> str:
-    return "".join(f"<tr><th class='side'>{escape(label)}</th><td>{_or_none(value)}</td></tr>" for label, value in pairs)
+    return "".join(
+        f"<tr><th class='side'>{escape(label)}</th><td>{_or_none(value)}</td></tr>" for label, value in pairs
+    )
 
 
 def _provision(item: Any) -> str:
@@ -157,13 +159,15 @@ def _summary(history: History) -> str:
     count = len(history.cycles)
     counts = history.counts
     since = f" since {_text(history.first_plan_date)}" if history.first_plan_date else ""
+    unrecorded = (
+        f"; {counts.not_recorded} {'has' if counts.not_recorded == 1 else 'have'} no result recorded"
+        if counts.not_recorded else ""
+    )
     opening = (
         f"<p>{escape(pupil.first_name)} has had {count} cycle{'s' if count != 1 else ''} of SEN support "
         f"(assess, plan, do, review){since}. Of the {counts.total} targets set, {counts.achieved} "
         f"{'was' if counts.achieved == 1 else 'were'} achieved, {counts.progress} partly achieved and "
-        f"{counts.not_achieved} not achieved"
-        + (f"; {counts.not_recorded} {'has' if counts.not_recorded == 1 else 'have'} no result recorded" if counts.not_recorded else "")
-        + ".</p>"
+        f"{counts.not_achieved} not achieved{unrecorded}.</p>"
     )
     latest = history.latest_review
     decision = (

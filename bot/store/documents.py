@@ -70,7 +70,9 @@ def may_see_history(session: Session, person: Optional[Person], pupil_id: int) -
     return person.kind == "parent" and pupil_id in person.pupil_ids
 
 
-def issue_evidence_link(session: Session, viewer: Viewer, pupil_id: int, now: Optional[dt.datetime] = None) -> Optional[str]:
+def issue_evidence_link(
+    session: Session, viewer: Viewer, pupil_id: int, now: Optional[dt.datetime] = None
+) -> Optional[str]:
     """A token for the pupil's evidence summary, or None (audited) if the viewer may not have it."""
     allowed = may_see_history(session, viewer.person, pupil_id)
     audit(session, channel=viewer.channel, actor=viewer.person, action="link_evidence_document", allowed=allowed,

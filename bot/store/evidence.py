@@ -328,7 +328,7 @@ def _details(pupil: Pupil) -> PupilDetails:
 def _cycle(number: int, plan: SupportPlan, reviews: list[Review]) -> Cycle:
     held = tuple(_held(review) for review in reviews)
     return Cycle(
-        number=number, version=plan.version, status=_value(plan.status), agreed_on=plan.agreed_on,  # type: ignore[arg-type]
+        number=number, version=plan.version, status=_value(plan.status) or "", agreed_on=plan.agreed_on,
         review_date=plan.review_date, parents_notified_on=plan.parents_notified_on,
         agreed_by=plan.agreed_by_senco_name, level_of_need=_value(plan.level_of_need),
         main_area_of_need=_value(plan.main_area_of_need), how_needs_identified=plan.how_needs_identified,
