@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import dates, settings
-from bot.store import demo, migrate
-from bot.store.accounts import ADMIN, audit, issue_parent_code, issue_staff_code
+from bot.store import demo, documents, migrate
+from bot.store.accounts import ADMIN, Person, audit, issue_parent_code, issue_staff_code
 from bot.store.db import sessions
+from bot.store.records import Viewer
 from bot.store.models import AuditEvent, Parent, Pupil, School, Staff, StaffRole
 
 
@@ -117,6 +118,24 @@ def parent_code(
     return parent, code
 
 
+def evidence_link(session: Session, pupil_id: int, staff_id: int) -> str:
+    """A private link to the pupil's evidence summary for this member of staff, made (and audited) as them."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise AdminError(f"There is no active member of staff with id {staff_id}.")
+    pupil = session.get(Pupil, pupil_id)
+    if pupil is None:
+        raise AdminError(f"There is no pupil with id {pupil_id}.")
+    if pupil.school_id != staff.school_id:
+        raise AdminError(f"Pupil {pupil_id} is not at the school of staff id {staff_id}.")
+    viewer = Viewer(Person("staff", staff.id, staff.school_id), "admin")
+    base = f"{settings.public_url()}/documents/{documents.issue_evidence_link(session, viewer, pupil_id)}"
+    return (
+        f"{base}.pdf (or as a web page: {base}.html). Private to staff id {staff_id}; "
+        f"works for {documents.LINK_LIFETIME.days} days."
+    )
+
+
 def audit_events(session: Session, limit: int, pupil_id: Optional[int] = None) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if pupil_id is not None:
@@ -182,6 +201,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("seed-demo", help="create the fictional demo school (once) and print codes to try")
     commands.add_parser("demo-codes", help="print new codes for the demo SENCO and parent")
 
+    evidence = commands.add_parser("evidence-link", help="print a private link to a pupil's evidence summary")
+    evidence.add_argument("--pupil-id", type=int, required=True)
+    evidence.add_argument("--staff-id", type=int, required=True, help="the member of staff the link is for")
+
     trail = commands.add_parser("audit", help="list audit events, newest last")
     trail.add_argument("--pupil-id", type=int)
     trail.add_argument("--limit", type=int, default=50)
@@ -215,6 +238,8 @@ def run(argv: Sequence[str]) -> str:
             if found is None:
                 raise AdminError("There is no demo school yet: run `python -m bot.admin seed-demo`.")
             return demo_banner(demo.codes(session, found))
+        if args.command == "evidence-link":
+            return evidence_link(session, args.pupil_id, args.staff_id)
         if args.command == "audit":
             events = audit_events(session, args.limit, args.pupil_id)
             return "\n".join(format_event(event) for event in events) or "No audit events yet."

@@ -80,7 +80,7 @@ def test_seed_demo_once_and_codes_each_time(database: str) -> None:
     assert "Brambleway Primary School" in first
     assert len(set(CODE.findall(first + second))) == 4
     with sessions(database)() as session:
-        assert len(session.execute(select(Pupil)).scalars().all()) == 8
+        assert len(session.execute(select(Pupil)).scalars().all()) == 9
         seeded = session.execute(select(AuditEvent).where(AuditEvent.action == "seed_demo")).scalars().all()
     assert len(seeded) == 1
 

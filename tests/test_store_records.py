@@ -49,7 +49,7 @@ def test_seeding_twice_gives_one_demo_school(factory: sessionmaker, school: demo
     with factory.begin() as session:
         again = demo.seed(session, today=TODAY)
         assert again == school
-        assert session.execute(select(func.count(Pupil.id))).scalar_one() == 8
+        assert session.execute(select(func.count(Pupil.id))).scalar_one() == 9
 
 
 def test_agenda_shows_every_state_of_review(factory: sessionmaker, school: demo.DemoSchool) -> None:

@@ -1,22 +1,27 @@
-"""Private links to printable plans.
+"""Private links to printable plans and to evidence summaries.
 
 A link is a long random token, given only to the person who asked for it in
-the chat; the store keeps its digest, the plan it opens and when it expires.
-Staff of the pupil's school may have links to any version; a parent only to
-their own child's agreed plan. Making a link and opening it are both audited.
+the chat; the store keeps its digest, what it opens and when it expires.
+A plan link (kind ``plan``) opens one plan version: staff of the pupil's
+school may have links to any version, a parent only to their own child's
+agreed plan. An evidence link (kind ``evidence``) opens a pupil's whole
+graduated-approach history, for staff of the pupil's school and parents
+linked to the pupil; it works only while the person who asked for it still
+has that access. Making a link and opening it are both audited.
 """
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import secrets
-from typing import Optional
+from typing import Optional, Union
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.store.accounts import Person, audit
-from bot.store.models import DocumentLink, PlanStatus, Pupil, SupportPlan, utcnow
+from bot.store.evidence import History, build_history
+from bot.store.models import DocumentLink, ParentPupil, PlanStatus, Pupil, Staff, SupportPlan, utcnow
 from bot.store.records import Viewer
 
 LINK_LIFETIME = dt.timedelta(days=7)
@@ -41,21 +46,79 @@ def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.
           pupil_id=plan.pupil_id if plan is not None and allowed else None)
     if not allowed:
         return None
+    return _new_link(session, viewer, now, kind="plan", plan_id=plan_id)
+
+
+def _new_link(session: Session, viewer: Viewer, now: Optional[dt.datetime], **opens: object) -> str:
     token = secrets.token_urlsafe(32)
+    person = viewer.person
     session.add(DocumentLink(
-        token_digest=_digest(token), plan_id=plan_id, actor_kind=person.kind, actor_id=person.id,  # type: ignore[union-attr]
-        channel=viewer.channel, expires_at=(now or utcnow()) + LINK_LIFETIME,
+        token_digest=_digest(token), actor_kind=person.kind, actor_id=person.id,  # type: ignore[union-attr]
+        channel=viewer.channel, expires_at=(now or utcnow()) + LINK_LIFETIME, **opens,
     ))
     return token
 
 
-def open_link(session: Session, token: str, now: Optional[dt.datetime] = None) -> Optional[SupportPlan]:
-    """The plan a token opens, with its pupil and targets; None when unknown or expired. Audited."""
+def may_see_history(session: Session, person: Optional[Person], pupil_id: int) -> bool:
+    """Whether this person may have the pupil's evidence summary: staff of the pupil's school, or a linked parent."""
+    if person is None:
+        return False
+    if person.kind == "staff":
+        return session.execute(
+            select(Pupil.id).where(Pupil.id == pupil_id, Pupil.school_id == person.school_id)
+        ).first() is not None
+    return person.kind == "parent" and pupil_id in person.pupil_ids
+
+
+def issue_evidence_link(
+    session: Session, viewer: Viewer, pupil_id: int, now: Optional[dt.datetime] = None
+) -> Optional[str]:
+    """A token for the pupil's evidence summary, or None (audited) if the viewer may not have it."""
+    allowed = may_see_history(session, viewer.person, pupil_id)
+    audit(session, channel=viewer.channel, actor=viewer.person, action="link_evidence_document", allowed=allowed,
+          pupil_id=pupil_id if allowed else None)
+    if not allowed:
+        return None
+    return _new_link(session, viewer, now, kind="evidence", pupil_id=pupil_id)
+
+
+def _holder_now(session: Session, link: DocumentLink) -> Optional[Person]:
+    """The person a link was made for, with the access they have today (None if they have none now)."""
+    if link.actor_kind == "staff":
+        staff = session.get(Staff, link.actor_id)
+        return Person("staff", staff.id, staff.school_id) if staff is not None and staff.active else None
+    if link.actor_kind == "parent":
+        pupils = session.execute(select(ParentPupil.pupil_id).where(ParentPupil.parent_id == link.actor_id)).scalars()
+        return Person("parent", link.actor_id, pupil_ids=tuple(pupils))
+    return None
+
+
+def _open_evidence(session: Session, link: DocumentLink) -> Optional[History]:
+    holder = _holder_now(session, link)
+    if not may_see_history(session, holder, link.pupil_id):  # type: ignore[arg-type]
+        audit(session, channel="web", actor=Person(link.actor_kind, link.actor_id), action="open_evidence_document",
+              allowed=False, detail="access ended")
+        return None
+    audit(session, channel="web", actor=holder, action="open_evidence_document", allowed=True, pupil_id=link.pupil_id)
+    return build_history(session, session.get(Pupil, link.pupil_id))  # type: ignore[arg-type]
+
+
+def open_link(
+    session: Session, token: str, now: Optional[dt.datetime] = None
+) -> Optional[Union[SupportPlan, History]]:
+    """What a token opens; None when unknown or expired. Audited.
+
+    A plan link gives the plan with its pupil and targets; an evidence link
+    gives the pupil's ``History``.
+    """
     link = session.execute(select(DocumentLink).where(DocumentLink.token_digest == _digest(token))).scalar_one_or_none()
     if link is None or link.expires_at <= (now or utcnow()):
-        audit(session, channel="web", actor=None, action="open_plan_document", allowed=False,
+        action = "open_evidence_document" if link is not None and link.kind == "evidence" else "open_plan_document"
+        audit(session, channel="web", actor=None, action=action, allowed=False,
               detail="unknown token" if link is None else "expired")
         return None
+    if link.kind == "evidence":
+        return _open_evidence(session, link)
     plan = session.execute(
         select(SupportPlan).where(SupportPlan.id == link.plan_id)
         .options(selectinload(SupportPlan.targets), selectinload(SupportPlan.pupil))
