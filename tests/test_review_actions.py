@@ -188,3 +188,22 @@ async def test_two_staff_in_one_review_and_an_assessment_outcome(store: dict[str
     parent_view = review_actions.outcome_words("Chloe", _reviews(store, "Chloe Hartley")[-2], NEXT)
     assert "consider asking the council for an EHC needs assessment" in parent_view[0]
     assert "Children and Families Act 2014" in parent_view[1]
+
+
+async def test_evidence_summary_by_chat_for_a_pupil_with_three_cycles(store: dict[str, Any]) -> None:
+    from bot import web
+
+    senco = "senco-evidence"
+    await Chat(store, senco).link(store["codes"].staff_code)
+    replies = await _ask(review_actions.ActionEvidenceSummary(), store, senco, "evidence summary for Oscar", "evidence_summary")
+    assert replies[0].startswith("Here is the evidence summary for Oscar: every cycle of assess, plan, do and review")
+    token = replies[0].split("/documents/")[1].split(".pdf")[0]
+    html = web.render(token)
+    assert "Oscar Bellamy" in html and html.count("Cycle 3") >= 1 and "s36(8)" in html
+
+    parent = "parent-evidence"
+    await Chat(store, parent).link(store["codes"].parent_code)
+    refused = await _ask(review_actions.ActionEvidenceSummary(), store, parent, "evidence summary for Oscar Bellamy", "evidence_summary")
+    assert refused[0].startswith("Sorry, I can only share the records of the child your access code is for (Amy)")
+    own = await _ask(review_actions.ActionEvidenceSummary(), store, parent, "the evidence summary for my daughter please", "evidence_summary")
+    assert own[0].startswith("Here is the evidence summary for Amy")
