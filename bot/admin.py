@@ -182,6 +182,10 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("seed-demo", help="create the fictional demo school (once) and print codes to try")
     commands.add_parser("demo-codes", help="print new codes for the demo SENCO and parent")
 
+    digest = commands.add_parser("digest", help="a school's reviews due, overdue and flagged; sends reminders to staff")
+    digest.add_argument("--school", required=True)
+    digest.add_argument("--days", type=int, default=14, help="how many days ahead (default 14)")
+
     trail = commands.add_parser("audit", help="list audit events, newest last")
     trail.add_argument("--pupil-id", type=int)
     trail.add_argument("--limit", type=int, default=50)
@@ -215,6 +219,10 @@ def run(argv: Sequence[str]) -> str:
             if found is None:
                 raise AdminError("There is no demo school yet: run `python -m bot.admin seed-demo`.")
             return demo_banner(demo.codes(session, found))
+        if args.command == "digest":
+            from bot import reminders
+
+            return reminders.digest(session, _school(session, args.school), max(1, args.days))
         if args.command == "audit":
             events = audit_events(session, args.limit, args.pupil_id)
             return "\n".join(format_event(event) for event in events) or "No audit events yet."
