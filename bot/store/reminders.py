@@ -129,6 +129,8 @@ def sweep(
     )
     if school_id is not None:
         pairs = pairs.where(Pupil.school_id == school_id)
+    # Inserting in one order everywhere: two sweeps waiting on each other's rows never deadlock.
+    pairs = pairs.order_by(Review.id, Staff.id)
     statement = (
         _insert(session)
         .from_select(["review_id", "staff_id", "kind", "due_on", "created_at"], pairs)
