@@ -519,3 +519,27 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
     ]
     with pytest.raises(admin.AdminError, match="There is no school called 'Nowhere'"):
         admin.run(["digest", "--school", "Nowhere"])
+
+
+def test_the_launcher_runs_the_schedule_and_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import run
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    migrate.upgrade(url)
+    monkeypatch.setenv("SEN_REMINDER_INTERVAL", "0.5")
+    service = run.reminder_service(tmp_path / "log")
+    assert service.command[-2:] == ["--every", "0.5"] and service.health_url is None
+    service.start(base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=""))
+    try:
+        assert run.wait_until_healthy([service], lambda: False, timeout=30)
+        deadline = time.monotonic() + 30
+        while "Reminder schedule: every 0.5 s" not in service.log_path.read_text():
+            assert time.monotonic() < deadline and service.exited() is None, service.log_path.read_text()
+            time.sleep(0.1)
+        time.sleep(1.2)  # a few rounds
+        assert service.healthy()
+    finally:
+        service.stop()
+    assert service.exited() == 0
+    assert "Telegram off" in service.log_path.read_text() and "Reminder schedule stopped." in service.log_path.read_text()
+    make_engine(url).dispose()
