@@ -204,6 +204,9 @@ def _parser() -> argparse.ArgumentParser:
     evidence = commands.add_parser("evidence-link", help="print a private link to a pupil's evidence summary")
     evidence.add_argument("--pupil-id", type=int, required=True)
     evidence.add_argument("--staff-id", type=int, required=True, help="the member of staff the link is for")
+    digest = commands.add_parser("digest", help="a school's reviews due, overdue and flagged; sends reminders to staff")
+    digest.add_argument("--school", required=True)
+    digest.add_argument("--days", type=int, default=14, help="how many days ahead (default 14)")
 
     trail = commands.add_parser("audit", help="list audit events, newest last")
     trail.add_argument("--pupil-id", type=int)
@@ -240,6 +243,10 @@ def run(argv: Sequence[str]) -> str:
             return demo_banner(demo.codes(session, found))
         if args.command == "evidence-link":
             return evidence_link(session, args.pupil_id, args.staff_id)
+        if args.command == "digest":
+            from bot import reminders
+
+            return reminders.digest(session, _school(session, args.school), max(1, args.days))
         if args.command == "audit":
             events = audit_events(session, args.limit, args.pupil_id)
             return "\n".join(format_event(event) for event in events) or "No audit events yet."

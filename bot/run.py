@@ -43,7 +43,7 @@ class AlreadyRunning(RuntimeError):
 class Service:
     name: str
     command: list[str]
-    health_url: str
+    health_url: Optional[str]  # None: a worker with no port, healthy while it runs
     log_path: Path
     process: Optional[subprocess.Popen] = None
 
@@ -61,6 +61,8 @@ class Service:
         log.close()
 
     def healthy(self) -> bool:
+        if self.health_url is None:
+            return self.process is not None and self.process.poll() is None
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as response:
                 return response.status == 200
@@ -161,6 +163,16 @@ def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_p
     return [actions, rasa, documents]
 
 
+def reminder_service(log_dir: Path) -> Service:
+    """The reminder schedule (``bot/reminders.py``), a round every ``SEN_REMINDER_INTERVAL`` seconds."""
+    return Service(
+        name="reminder schedule",
+        command=[str(VENV_BIN / "python"), "-m", "bot.reminders", "--every", f"{settings.reminder_interval():g}"],
+        health_url=None,
+        log_path=log_dir / "reminders.log",
+    )
+
+
 def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT) -> bool:
     """Wait for every service to answer; False if a stop was requested first."""
     deadline = time.monotonic() + timeout
@@ -252,7 +264,7 @@ def main(argv: list[str]) -> int:
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )
-    running = services(rasa_port, action_port, log_dir, model, web_port)
+    running = services(rasa_port, action_port, log_dir, model, web_port) + [reminder_service(log_dir)]
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:

@@ -62,3 +62,26 @@ def identity_key() -> bytes:
         path.write_text(secrets.token_hex(32))
         path.chmod(0o600)
     return path.read_text().strip().encode()
+
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+def telegram_token() -> str:
+    """The bot's token from BotFather (``TELEGRAM_BOT_TOKEN``); the run command starts the app when it is set."""
+    return os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+
+
+def telegram_api_url() -> str:
+    """The Bot API server (``TELEGRAM_API_URL``): Telegram's, a local Bot API server, or a stand-in in tests."""
+    return os.environ.get("TELEGRAM_API_URL", TELEGRAM_API_URL).rstrip("/")
+
+
+def reminder_interval() -> float:
+    """Seconds between rounds of the reminder schedule (``SEN_REMINDER_INTERVAL``, 15 minutes)."""
+    return float(os.environ.get("SEN_REMINDER_INTERVAL", "900"))
+
+
+def reminder_horizon() -> int:
+    """How many days ahead of a review staff are reminded of it (``SEN_REMINDER_DAYS``, 7)."""
+    return int(os.environ.get("SEN_REMINDER_DAYS", "7"))

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from bot import settings
+from bot.store import push
 from bot.store.models import AuditEvent, ChatIdentity, CodeAttempt, LinkCode, ParentPupil, Staff, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -153,7 +154,10 @@ def redeem_code(
         delete(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.identity_digest == digest)
     )
     if link.staff_id is not None:
-        session.add(ChatIdentity(channel=channel, identity_digest=digest, staff_id=link.staff_id, linked_at=now))
+        session.add(ChatIdentity(
+            channel=channel, identity_digest=digest, staff_id=link.staff_id, linked_at=now,
+            push_address=push.address_for(channel, external_id, is_staff=True),
+        ))
     else:
         if session.get(ParentPupil, (link.parent_id, link.pupil_id)) is None:
             session.add(ParentPupil(parent_id=link.parent_id, pupil_id=link.pupil_id))

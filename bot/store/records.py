@@ -259,10 +259,12 @@ def agenda(
 ) -> Optional[Agenda]:
     """Reviews due in the next ``days`` days, overdue ones, and pupils flagged by the Code's timing.
 
-    Staff only (None, with the refusal audited, for anyone else); every pupil
-    listed gets an audit event, and only those listed.
+    Staff only, or the admin command for one school (``Person("admin", None,
+    school_id=...)``); None, with the refusal audited, for anyone else. Every
+    pupil listed gets an audit event, and only those listed.
     """
-    if not viewer.is_staff:
+    admin_of_school = viewer.person is not None and viewer.person.kind == "admin" and viewer.person.school_id is not None
+    if not (viewer.is_staff or admin_of_school):
         refuse(session, viewer, "list_reviews", "not staff")
         return None
     today = today or dates.today()
