@@ -173,6 +173,10 @@ class ActionLinkAccount(Action):
             return []
         reason, person, described, left = await in_thread(_link, channel_of(tracker), tracker.sender_id, code)
         dispatcher.utter_message(text=link_reply(reason, person, described, left))
+        if reason == "linked" and person is not None and person.kind == "staff":
+            from actions.session import tell_reminders
+
+            await tell_reminders(dispatcher, tracker)
         return [SlotSet("pupil_ref", None)] if reason == "linked" else []
 
 

@@ -276,3 +276,15 @@ def pending_count(session: Session, school_id: Optional[int] = None) -> int:
     if school_id is not None:
         query = query.join(Staff, Staff.id == Reminder.staff_id).where(Staff.school_id == school_id)
     return session.execute(query).scalar_one()
+
+
+def on_visit(session: Session, person: Optional[Person], channel: str) -> list[str]:
+    """What a linked member of staff is told when they come to the chat: their school's reminders not yet delivered.
+
+    The school's due reviews are swept first, so a reminder never waits for
+    the schedule's next round; anyone else gets nothing.
+    """
+    if person is None or person.kind != "staff" or person.id is None:
+        return []
+    sweep(session, school_id=person.school_id)
+    return for_visit(session, person.id, channel)
