@@ -191,6 +191,41 @@ def _staff_name(session: Session, staff_id: int) -> str:
     return staff.name if staff else "another member of staff"
 
 
+def conflict_in(session: Session, edits: list[Any], values: dict[str, Any], shown: Any) -> Optional[Conflict]:
+    """The latest change someone else made since, to an answer about to be saved, unless it already says the same.
+
+    ``edits`` are the others' edits of the same place (plan, target) in order;
+    ``shown(name, value)`` is how a value is kept in the edit history.
+    """
+    for edit in reversed(edits):
+        if edit.field in values and shown(edit.field, values[edit.field]) != edit.value:
+            place = getattr(edit, "target_position", None) or getattr(edit, "position", None)
+            return Conflict(edit.field, place, _staff_name(session, edit.staff_id), edit.value, edit.at)
+    return None
+
+
+def claim_revision(session: Session, row: Any, staff_id: int, state: Optional[dict[str, Any]]) -> int:
+    """Move a draft (plan or review) on by one revision, unless someone saved to it at this very moment (``Busy``)."""
+    model = type(row)
+    new_revision = row.revision + 1
+    claimed = session.execute(
+        update(model).where(model.id == row.id, model.revision == row.revision)
+        .values(revision=new_revision, updated_by_staff_id=staff_id, updated_at=utcnow(),
+                **({"draft_state": json.dumps(state)} if state is not None else {}))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not claimed:
+        raise Busy(row.id)
+    session.refresh(row)
+    return new_revision
+
+
+def saved(session: Session, revision: int, changed_since: list[Any], place: Any) -> SaveResult:
+    """A successful save, naming who else changed the draft since and where (``place(edit)``)."""
+    others = sorted({_staff_name(session, edit.staff_id) for edit in changed_since})
+    return SaveResult(True, revision, None, sorted({place(edit) for edit in changed_since}), others)
+
+
 def save_answer(
     session: Session,
     viewer: Viewer,
@@ -213,21 +248,11 @@ def save_answer(
         select(PlanEdit).where(PlanEdit.plan_id == plan_id, PlanEdit.revision > seen_revision, PlanEdit.staff_id != me)
         .order_by(PlanEdit.revision)
     ).scalars().all()
-    for edit in reversed(changed_since):
-        if edit.field in values and edit.target_position == target_position:
-            if _shown(_stored(edit.field, values[edit.field])) == edit.value:
-                continue
-            return SaveResult(False, plan.revision, Conflict(edit.field, edit.target_position, _staff_name(session, edit.staff_id), edit.value, edit.at))
-    new_revision = plan.revision + 1
-    claimed = session.execute(
-        update(SupportPlan).where(SupportPlan.id == plan_id, SupportPlan.revision == plan.revision)
-        .values(revision=new_revision, updated_by_staff_id=me, updated_at=utcnow(),
-                **({"draft_state": json.dumps(state)} if state is not None else {}))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        raise Busy(plan_id)
-    session.refresh(plan)
+    mine = [edit for edit in changed_since if edit.target_position == target_position]
+    conflict = conflict_in(session, mine, values, lambda name, value: _shown(_stored(name, value)))
+    if conflict:
+        return SaveResult(False, plan.revision, conflict)
+    new_revision = claim_revision(session, plan, me, state)
     if target_position is None:
         for name, value in values.items():
             if name not in PLAN_FIELDS:
@@ -250,9 +275,8 @@ def save_answer(
     audit(session, channel=viewer.channel, actor=viewer.person, action="edit_plan", allowed=True, pupil_id=plan.pupil_id,
           detail=f"version {plan.version}: {', '.join(sorted(values))}")
     session.flush()
-    others = sorted({_staff_name(session, edit.staff_id) for edit in changed_since})
-    fields = sorted({edit.field if edit.target_position is None else f"target {edit.target_position}" for edit in changed_since})
-    return SaveResult(True, new_revision, None, fields, others)
+    return saved(session, new_revision, changed_since,
+                 lambda edit: edit.field if edit.target_position is None else f"target {edit.target_position}")
 
 
 def save_state(session: Session, viewer: Viewer, plan_id: int, state: dict[str, Any]) -> int:

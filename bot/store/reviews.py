@@ -17,15 +17,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
 from bot.store.accounts import audit
-from bot.store.drafts import Busy, Conflict, NotAllowed, SaveResult, _staff_name, _staff_pupil
+from bot.store.drafts import NotAllowed, SaveResult, _staff_pupil, claim_revision, conflict_in, saved
 from bot.store.models import (
     NextStep, Pupil, Review, ReviewDecision, ReviewEdit, ReviewNote, ReviewStatus, ReviewTarget, Target, TargetProgress,
-    utcnow,
 )
 from bot.store.records import Viewer, _authorise, current_plan
 
@@ -167,21 +166,11 @@ def save_answer(
         select(ReviewEdit).where(ReviewEdit.review_id == review_id, ReviewEdit.revision > seen_revision,
                                  ReviewEdit.staff_id != me).order_by(ReviewEdit.revision)
     ).scalars().all()
-    for edit in reversed(changed_since):
-        if edit.field in values and edit.kind == kind and edit.position == position:
-            if _shown(_stored(edit.field, values[edit.field])) != edit.value:
-                conflict = Conflict(edit.field, edit.position, _staff_name(session, edit.staff_id), edit.value, edit.at)
-                return SaveResult(False, review.revision, conflict)
-    new_revision = review.revision + 1
-    claimed = session.execute(
-        update(Review).where(Review.id == review_id, Review.revision == review.revision)
-        .values(revision=new_revision, updated_by_staff_id=me, updated_at=utcnow(),
-                **({"draft_state": json.dumps(state)} if state is not None else {}))
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not claimed:
-        raise Busy(review_id)
-    session.refresh(review)
+    mine = [edit for edit in changed_since if edit.kind == kind and edit.position == position]
+    conflict = conflict_in(session, mine, values, lambda name, value: _shown(_stored(name, value)))
+    if conflict:
+        return SaveResult(False, review.revision, conflict)
+    new_revision = claim_revision(session, review, me, state)
     if kind is None:
         for name, value in values.items():
             if name not in REVIEW_FIELDS:
@@ -203,9 +192,8 @@ def save_answer(
     audit(session, channel=viewer.channel, actor=viewer.person, action="edit_review", allowed=True,
           pupil_id=review.pupil_id, detail=", ".join(sorted(values)))
     session.flush()
-    others = sorted({_staff_name(session, edit.staff_id) for edit in changed_since})
-    fields = sorted({edit.field if edit.kind is None else f"{edit.kind} target {edit.position}" for edit in changed_since})
-    return SaveResult(True, new_revision, None, fields, others)
+    return saved(session, new_revision, changed_since,
+                 lambda edit: edit.field if edit.kind is None else f"{edit.kind} target {edit.position}")
 
 
 def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str, Any]) -> int:
