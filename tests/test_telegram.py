@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -236,6 +237,76 @@ async def test_a_message_that_may_have_arrived_is_never_sent_again(failure: str)
         with pytest.raises(RasaUnavailable):
             await RasaClient("http://rasa", "s", client, attempts=3, backoff=0.01).send("1", "hello")
     assert len(tries) == 1
+
+
+# The run command ------------------------------------------------------------------------
+
+
+class StandInThread:
+    """The stand-in on an event loop of its own, for tests that are not async."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> StandIn:
+        self.thread.start()
+        self.standin = asyncio.run_coroutine_threadsafe(StandIn().start(), self.loop).result(10)
+        return self.standin
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.standin.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def push(self, update: dict[str, Any]) -> None:
+        asyncio.run_coroutine_threadsafe(self.standin.push(update), self.loop).result(10)
+
+
+def test_services_without_a_token_are_unchanged(tmp_path: Path) -> None:
+    names = [service.name for service in run.services(1, 2, tmp_path, tmp_path / "m.tar.gz", 3)]
+    assert names == ["action server", "Rasa server", "web server"]
+    assert run.telegram_line(None) == ""
+    with_telegram = run.services(1, 2, tmp_path, tmp_path / "m.tar.gz", 3, telegram_port=4)
+    assert with_telegram[-1].name == "Telegram app" and with_telegram[-1].health_url == "http://127.0.0.1:4/health"
+
+
+def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained_model: Path) -> None:
+    from tests.test_launcher import _lines, _start, _wait_for_line
+
+    stand_in = StandInThread()
+    with stand_in as api:
+        telegram_port = free_port()
+        env = base_env(
+            RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), WEB_PORT=str(free_port()),
+            TELEGRAM_PORT=str(telegram_port), SEN_STATE_DIR=str(tmp_path),
+            TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_URL=api.url,
+        )
+        env.pop("SEN_TELEGRAM_BRIDGE_SECRET", None)
+        process = _start(env)
+        lines = _lines(process)
+        try:
+            banner = _wait_for_line(lines, "Press Ctrl-C to stop", timeout=300)
+            assert "Telegram:      @sen_support_test_bot, by long polling" in banner
+            secret = tmp_path / "telegram-bridge.key"
+            assert secret.exists() and oct(secret.stat().st_mode & 0o777) == "0o600"
+
+            user = tg.new_user_id()
+            stand_in.push(tg.message(user, "what is sen support"))
+            deadline = time.monotonic() + 60
+            while "Source:" not in texts(api.sent_to(user)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert "Source:" in texts(api.sent_to(user)), texts(api.sent_to(user))
+
+            os.killpg(process.pid, signal.SIGINT)
+            assert process.wait(timeout=60) == 0
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert not run.port_in_use(telegram_port)
+    assert not run.port_in_use(int(env["RASA_PORT"]))
+    log = (tmp_path / "log" / "telegram.log").read_text()
+    assert tg.TOKEN not in log and "what is sen support" not in log
 
 
 # A fake Rasa server, for what the real one does not show -------------------------------
