@@ -5,7 +5,9 @@ on must be one the caller cannot choose:
 
 - ``RestChannel`` is Rasa's REST channel at ``/webhooks/rest/webhook``, except
   that it always records the channel as ``rest`` (Rasa's own lets the caller
-  name any channel in the request body).
+  name any channel in the request body), and it refuses sender ids made only
+  of digits: those are Telegram user ids, and a conversation belongs to one
+  sender id whatever the channel.
 - ``TelegramBridgeInput`` at ``/webhooks/telegram/webhook`` is how the Telegram
   app (``bot/telegram_app.py``) forwards messages. It accepts a request only
   with the shared secret ``SEN_TELEGRAM_BRIDGE_SECRET`` in the
@@ -34,7 +36,7 @@ SECRET_ENV = "SEN_TELEGRAM_BRIDGE_SECRET"
 
 
 class RestChannel(RestInput):
-    """Rasa's REST channel, with the channel name fixed to ``rest``."""
+    """Rasa's REST channel, with the channel name fixed to ``rest`` and Telegram's sender ids kept out."""
 
     @classmethod
     def name(cls) -> Text:
@@ -42,6 +44,21 @@ class RestChannel(RestInput):
 
     def _extract_input_channel(self, req: Request) -> Text:
         return self.name()
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        rest = super().blueprint(on_new_message)
+
+        @rest.middleware("request")
+        async def refuse_telegram_ids(request: Request) -> Optional[response.HTTPResponse]:
+            body = request.json if request.method == "POST" and isinstance(request.json, dict) else {}
+            if str(body.get("sender") or "").strip().isdigit():
+                return response.json(
+                    {"error": "sender ids made only of digits are kept for Telegram users; use a long random id"},
+                    status=400,
+                )
+            return None
+
+        return rest
 
 
 class TelegramBridgeInput(RestInput):

@@ -10,8 +10,6 @@ import asyncio
 import contextlib
 import json
 import os
-import queue
-import re
 import signal
 import subprocess
 import sys
@@ -20,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, Optional
+from typing import Any, AsyncIterator, Optional
 
 import httpx
 import pytest
@@ -34,7 +32,7 @@ from bot.telegram_app import (
 )
 from tests import telegram_standin as tg
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
-from tests.servers import BIN, ROOT, base_env, free_port, say
+from tests.servers import ROOT, base_env, free_port, say
 from tests.telegram_standin import StandIn
 
 PRIVACY_CONTACT = "Example Council's data protection officer"
@@ -437,15 +435,24 @@ async def test_a_senco_links_looks_up_reviews_and_picks_a_pupil(app: StandIn, ra
     assert {event.channel for event in events} == {"telegram"}
     assert [event.action for event in events if event.action == "link"] == ["link"]
 
-    # The same id over the REST channel, even claiming to be Telegram, is someone else.
-    for body in ({}, {"input_channel": "telegram"}):
+    # Over the REST channel, a Telegram user's id is refused, and naming the channel changes nothing.
+    def rest(sender: str, **extra: str) -> tuple[int, Any]:
         request = urllib.request.Request(
             f"http://127.0.0.1:{rasa_sqlite}/webhooks/rest/webhook",
-            data=json.dumps({"sender": str(chat.user_id), "message": "which reviews are overdue?", **body}).encode(),
+            data=json.dumps({"sender": sender, "message": "which reviews are overdue?", **extra}).encode(),
             headers={"Content-Type": "application/json"},
         )
-        replies = await asyncio.to_thread(lambda: json.loads(urllib.request.urlopen(request, timeout=60).read()))
-        assert texts(replies).startswith("Lists of reviews are for school staff")
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as refused:
+            return refused.code, None
+
+    for extra in ({}, {"input_channel": "telegram"}):
+        assert (await asyncio.to_thread(rest, str(chat.user_id), **extra))[0] == 400
+    rest_user = f"rest-{chat.user_id}"
+    status, replies = await asyncio.to_thread(rest, rest_user, input_channel="telegram")
+    assert status == 200 and texts(replies).startswith("Lists of reviews are for school staff")
 
     assert "no longer linked" in texts(await chat.say("forget me on this device", until="linked"))
     refused = await chat.say("which reviews are overdue?", until="for school staff")
@@ -477,7 +484,6 @@ async def test_rate_limit_warns_once_and_forwards_nothing_more(app: StandIn) -> 
     assert [m["text"] for m in chat.received].count(SLOW_DOWN) == 1
     forwarded = [c for c in app.called("sendChatAction") if int(c["chat_id"]) == chat.user_id]
     assert len(forwarded) == 10
-    assert len(chat.received) == 11
 
 
 async def test_group_chats_are_refused_and_nothing_is_forwarded(app: StandIn) -> None:
