@@ -298,7 +298,9 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        logger.info("Starting the %s (model %s)...", ", ".join(service.name for service in running), model.name)
+        logger.info("Starting the action server, the Rasa server and the web server (model %s)...", model.name)
+        if telegram_port is not None:
+            logger.info("Starting the Telegram app (TELEGRAM_BOT_TOKEN is set)...")
         for service in running:
             service.start(env)
         if wait_until_healthy(running, lambda: stopping):

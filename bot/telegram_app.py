@@ -26,6 +26,7 @@ This app never imports Rasa: it only talks to the Rasa server over HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
 import secrets
@@ -79,6 +80,7 @@ RATE_WINDOW = 30.0  # ...refilled evenly over this many seconds
 CONNECT_ATTEMPTS = 3  # tries to reach the Rasa server when the connection is refused
 BACKOFF = 0.5  # seconds before the second try, doubling after
 RASA_TIMEOUT = 60.0  # seconds to wait for the Rasa server's answer
+RASA_START_WAIT = 300.0  # seconds to wait at start for the Rasa server to come up before taking messages
 CONCURRENT_UPDATES = 16
 
 RASA_DOWN = "Sorry, I can't reach the assistant just now. Please try again in a moment."
@@ -122,17 +124,16 @@ HELP_TEXT = (
 PRIVACY_TEXT = (
     "What is kept:\n"
     "- If you link this chat, a keyed digest of your Telegram user id (a one-way code made "
-    "with a secret key), so the assistant knows which account is yours. The records of "
-    "schools, pupils and plans never hold your Telegram id, name or phone number.\n"
+    "with a secret key), so the assistant knows which account is yours.\n"
     "- The conversation (your messages and the replies), under your Telegram user id, in the "
     "assistant's conversation store, so it can follow what you are talking about.\n"
     "- An audit trail of every look-up of a pupil's record, every refusal and every change: "
     "who, what, when, and that it came through Telegram.\n\n"
-    "What is not kept: anything from group chats (I work only in private chats), and nothing "
-    "about you is shared with other users.\n\n"
+    "What is not kept: your Telegram id, name or phone number in the records of schools, "
+    "pupils and plans, and anything from group chats (I work only in private chats).\n\n"
     "Telegram carries the messages, under Telegram's own privacy policy.\n\n"
     "To unlink this chat from your account, send \"forget me on this device\".\n\n"
-    "Questions about your data, or asking for a copy or for it to be deleted: {contact}."
+    "To ask about your data, or for a copy of it or its deletion, contact {contact}."
 )
 
 
@@ -152,6 +153,7 @@ class Config:
     connect_attempts: int = CONNECT_ATTEMPTS
     backoff: float = BACKOFF
     rasa_timeout: float = RASA_TIMEOUT
+    rasa_start_wait: float = RASA_START_WAIT
 
     @classmethod
     def from_environment(cls) -> "Config":
@@ -617,6 +619,28 @@ def http_app(application: Application) -> web.Application:
     return server
 
 
+async def wait_for_rasa(state: BotState, stop: asyncio.Event) -> None:
+    """Wait until the Rasa server's Telegram channel answers, for at most ``rasa_start_wait`` seconds.
+
+    Messages sent while the bot was down are waiting in Telegram; taking them
+    before the Rasa server is up would tell each that the assistant is unreachable.
+    """
+    assert state.http is not None
+    url = state.config.rasa_url.rstrip("/") + BRIDGE_PATH.rsplit("/", 1)[0] + "/"
+    deadline = time.monotonic() + state.config.rasa_start_wait
+    while not stop.is_set():
+        try:
+            if (await state.http.get(url, timeout=5.0)).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() >= deadline:
+            logger.warning("The Rasa server is not answering yet; starting anyway.")
+            return
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
 async def serve(config: Config, stop: asyncio.Event) -> None:
     """Run the bot until ``stop`` is set: log in, start the HTTP server, then poll or take the webhook."""
     application = build_application(config)
@@ -625,6 +649,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     await application.initialize()  # getMe: a wrong token fails here
     try:
         await application.post_init(application)
+        await wait_for_rasa(state, stop)
         await runner.setup()
         await web.TCPSite(runner, config.listen, config.port).start()
         if config.webhook_url:

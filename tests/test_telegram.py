@@ -318,7 +318,9 @@ def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained
 
 
 @contextlib.asynccontextmanager
-async def fake_rasa(replies: list[dict[str, Any]], delay: float = 0.0) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
+async def fake_rasa(
+    replies: list[dict[str, Any]], delay: float = 0.0, port: Optional[int] = None
+) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     """A bridge endpoint that records what it is sent and answers ``replies``."""
     received: list[dict[str, Any]] = []
 
@@ -327,11 +329,15 @@ async def fake_rasa(replies: list[dict[str, Any]], delay: float = 0.0) -> AsyncI
         await asyncio.sleep(delay)
         return web.json_response(replies)
 
+    async def health(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
     app = web.Application()
     app.router.add_post(telegram_app.BRIDGE_PATH, bridge)
+    app.router.add_get("/webhooks/telegram/", health)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:
         yield f"http://127.0.0.1:{port}", received
@@ -361,6 +367,23 @@ async def test_long_replies_and_long_payloads_through_the_app(standin: StandIn) 
         answered = await standin.wait_for(lambda: [c for c in standin.called("answerCallbackQuery") if c.get("text")])
         assert "expired" in answered[0]["text"]
         assert len(received) == 2, "an unknown key forwards nothing"
+
+
+async def test_the_app_takes_messages_only_once_the_rasa_server_answers(standin: StandIn) -> None:
+    port = free_port()
+    stop = asyncio.Event()
+    task = asyncio.create_task(telegram_app.serve(config_for(standin, rasa_at(port), rasa_start_wait=60), stop))
+    try:
+        await standin.wait_for(lambda: standin.called("getMe"))
+        await asyncio.sleep(1.5)
+        assert not standin.called("getUpdates"), "no polling while the Rasa server is down"
+        async with fake_rasa([{"text": "Hello"}], port=port):
+            await standin.wait_for(lambda: standin.called("getUpdates"), timeout=10)
+            chat = Chat(standin)
+            assert texts(await chat.say("hello")) == "Hello"
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 20)
 
 
 # End to end, against the real servers -----------------------------------------------------
@@ -510,7 +533,7 @@ async def test_group_chats_are_refused_and_nothing_is_forwarded(app: StandIn) ->
 
 async def test_rasa_down_gives_a_clear_message(standin: StandIn) -> None:
     closed = rasa_at(free_port())
-    async with running(config_for(standin, closed)):
+    async with running(config_for(standin, closed, rasa_start_wait=0.5)):
         chat = Chat(standin)
         [sorry] = await chat.say("what is sen support", timeout=20)
         assert sorry["text"] == RASA_DOWN
