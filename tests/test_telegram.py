@@ -191,6 +191,21 @@ def test_the_app_and_the_channel_agree_on_the_secret_header() -> None:
     assert telegram_app.BRIDGE_PATH == f"/webhooks/{rasa_channels.TelegramBridgeInput.name()}/webhook"
 
 
+def test_with_no_secret_configured_the_bridge_refuses_everything(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import rasa_channels
+
+    class Request:
+        def __init__(self, secret: str) -> None:
+            self.headers = {rasa_channels.SECRET_HEADER: secret}
+
+    monkeypatch.delenv(rasa_channels.SECRET_ENV, raising=False)
+    unset = rasa_channels.TelegramBridgeInput.from_credentials(None)
+    assert not unset.authorised(Request("")) and not unset.authorised(Request("anything"))
+    monkeypatch.setenv(rasa_channels.SECRET_ENV, "from-the-environment")
+    configured = rasa_channels.TelegramBridgeInput.from_credentials(None)
+    assert configured.authorised(Request("from-the-environment")) and not configured.authorised(Request("from-the"))
+
+
 def _client(handler: Any) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.MockTransport(handler))
 
