@@ -135,9 +135,7 @@ def find_model() -> Path:
     return models[-1]
 
 
-def services(
-    rasa_port: int, action_port: int, log_dir: Path, model: Path, web_port: int, telegram_port: Optional[int] = None
-) -> list[Service]:
+def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_port: int) -> list[Service]:
     actions = Service(
         name="action server",
         command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
@@ -163,15 +161,7 @@ def services(
         health_url=f"http://127.0.0.1:{web_port}/health",
         log_path=log_dir / "web.log",
     )
-    started = [actions, rasa, documents]
-    if telegram_port is not None:
-        started.append(Service(
-            name="Telegram app",
-            command=[str(VENV_BIN / "python"), "-m", "bot.telegram_app"],
-            health_url=f"http://127.0.0.1:{telegram_port}/health",
-            log_path=log_dir / "telegram.log",
-        ))
-    return started
+    return [actions, rasa, documents]
 
 
 def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT) -> bool:
@@ -192,6 +182,16 @@ def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool
             raise RuntimeError(f"Gave up waiting for the {names} after {timeout:.0f} s. See the logs in {running[0].log_path.parent}.")
         time.sleep(0.5)
     return True
+
+
+def telegram_service(log_dir: Path, telegram_port: int) -> Service:
+    """The Telegram app (``bot/telegram_app.py``), healthy once it has logged in and the Rasa server answers."""
+    return Service(
+        name="Telegram app",
+        command=[str(VENV_BIN / "python"), "-m", "bot.telegram_app"],
+        health_url=f"http://127.0.0.1:{telegram_port}/health",
+        log_path=log_dir / "telegram.log",
+    )
 
 
 def telegram_line(telegram_port: Optional[int]) -> str:
@@ -283,13 +283,11 @@ def main(argv: list[str]) -> int:
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )
-    if telegram_port is not None:
-        env.update(
-            SEN_TELEGRAM_BRIDGE_SECRET=settings.telegram_bridge_secret(),
-            SEN_RASA_URL=f"http://127.0.0.1:{rasa_port}",
-        )
-    running = services(rasa_port, action_port, log_dir, model, web_port, telegram_port)
+    running = services(rasa_port, action_port, log_dir, model, web_port)
     stopping = False
+    if telegram_port is not None:
+        env.update(SEN_TELEGRAM_BRIDGE_SECRET=settings.telegram_bridge_secret(), SEN_RASA_URL=f"http://127.0.0.1:{rasa_port}")
+        running.append(telegram_service(log_dir, telegram_port))
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping

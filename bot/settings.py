@@ -45,40 +45,7 @@ def state_dir() -> Path:
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))
 
 
-def identity_key() -> bytes:
-    """The secret that turns chat user ids into digests before they are stored.
-
-    Set ``SEN_IDENTITY_KEY`` in production. Without it, a random key is made
-    once and kept in the state folder, which is enough for one machine.
-    """
-    return (os.environ.get("SEN_IDENTITY_KEY") or _kept_secret("identity.key")).encode()
-
-
-def _kept_secret(name: str) -> str:
-    """A random secret made once and kept in the state folder, readable by its owner only."""
-    path = state_dir() / name
-    if not path.exists():
-        import secrets
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-# The Telegram app (bot/telegram_app.py) -------------------------------------
-
-TELEGRAM_API_URL = "https://api.telegram.org"
-
-
-def telegram_token() -> str:
-    """The bot's token from BotFather (``TELEGRAM_BOT_TOKEN``); the run command starts the app when it is set."""
-    return os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
-
-
-def telegram_api_url() -> str:
-    """The Bot API server (``TELEGRAM_API_URL``): Telegram's, a local Bot API server, or a stand-in in tests."""
-    return os.environ.get("TELEGRAM_API_URL", TELEGRAM_API_URL).rstrip("/")
+# The Telegram app (bot/telegram_app.py); its token and the Bot API's address are further down.
 
 
 def telegram_webhook_url() -> str:
@@ -88,7 +55,7 @@ def telegram_webhook_url() -> str:
 
 def telegram_webhook_secret() -> str:
     """What Telegram must send in ``X-Telegram-Bot-Api-Secret-Token`` (``TELEGRAM_WEBHOOK_SECRET``, or kept)."""
-    return os.environ.get("TELEGRAM_WEBHOOK_SECRET") or _kept_secret("telegram-webhook.key")
+    return os.environ.get("TELEGRAM_WEBHOOK_SECRET") or kept_secret("telegram-webhook.key")
 
 
 def telegram_port() -> int:
@@ -107,7 +74,7 @@ def telegram_bridge_secret() -> str:
     Without it, a random one is made once and kept in the state folder; the
     run command passes it to both processes.
     """
-    return os.environ.get("SEN_TELEGRAM_BRIDGE_SECRET") or _kept_secret("telegram-bridge.key")
+    return os.environ.get("SEN_TELEGRAM_BRIDGE_SECRET") or kept_secret("telegram-bridge.key")
 
 
 def rasa_url() -> str:
@@ -118,3 +85,47 @@ def rasa_url() -> str:
 def privacy_contact() -> str:
     """Who people ask about their data (``SEN_PRIVACY_CONTACT``); by default the council's data protection officer."""
     return os.environ.get("SEN_PRIVACY_CONTACT", "").strip()
+
+
+def kept_secret(name: str) -> str:
+    """A random secret made once and kept in the state folder, readable by its owner only."""
+    path = state_dir() / name
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def identity_key() -> bytes:
+    """The secret that turns chat user ids into digests before they are stored.
+
+    Set ``SEN_IDENTITY_KEY`` in production. Without it, a random key is made
+    once and kept in the state folder, which is enough for one machine.
+    """
+    configured = os.environ.get("SEN_IDENTITY_KEY")
+    if configured:
+        return configured.encode()
+    path = state_dir() / "identity.key"
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+def telegram_token() -> str:
+    """The bot's token from BotFather (``TELEGRAM_BOT_TOKEN``); the run command starts the app when it is set."""
+    return os.environ.get("TELEGRAM_BOT_TOKEN", "").strip()
+
+
+def telegram_api_url() -> str:
+    """The Bot API server (``TELEGRAM_API_URL``): Telegram's, a local Bot API server, or a stand-in in tests."""
+    return os.environ.get("TELEGRAM_API_URL", TELEGRAM_API_URL).rstrip("/")

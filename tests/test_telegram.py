@@ -287,8 +287,8 @@ def test_services_without_a_token_are_unchanged(tmp_path: Path) -> None:
     names = [service.name for service in run.services(1, 2, tmp_path, tmp_path / "m.tar.gz", 3)]
     assert names == ["action server", "Rasa server", "web server"]
     assert run.telegram_line(None) == ""
-    with_telegram = run.services(1, 2, tmp_path, tmp_path / "m.tar.gz", 3, telegram_port=4)
-    assert with_telegram[-1].name == "Telegram app" and with_telegram[-1].health_url == "http://127.0.0.1:4/health"
+    telegram = run.telegram_service(tmp_path, 4)
+    assert telegram.name == "Telegram app" and telegram.health_url == "http://127.0.0.1:4/health"
 
 
 def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained_model: Path) -> None:
