@@ -3,7 +3,10 @@
 Run from the project root with the project's virtual environment, normally
 through ``make run``. It checks that nothing else holds its ports, starts both
 servers, waits until they answer, prints where to reach them and stops both on
-Ctrl-C. A second copy started while one is up says so and exits.
+Ctrl-C. A second copy started while one is up says so and exits. When
+``TELEGRAM_BOT_TOKEN`` is set it also starts the Telegram app
+(``bot/telegram_app.py``), sharing a secret with the Rasa server's Telegram
+channel.
 """
 from __future__ import annotations
 
@@ -193,7 +196,30 @@ def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool
     return True
 
 
-def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
+def telegram_service(log_dir: Path, telegram_port: int) -> Service:
+    """The Telegram app (``bot/telegram_app.py``), healthy once it has logged in and the Rasa server answers."""
+    return Service(
+        name="Telegram app",
+        command=[str(VENV_BIN / "python"), "-m", "bot.telegram_app"],
+        health_url=f"http://127.0.0.1:{telegram_port}/health",
+        log_path=log_dir / "telegram.log",
+    )
+
+
+def telegram_line(telegram_port: Optional[int]) -> str:
+    """The banner's line about the Telegram app, from its health check ("" when it is not running)."""
+    if telegram_port is None:
+        return ""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{telegram_port}/health", timeout=2) as response:
+            health = json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        health = {}
+    how = "webhook" if health.get("mode") == "webhook" else "long polling"
+    return f"  Telegram:      @{health.get('bot', '?')}, by {how} (private chats only)\n"
+
+
+def banner(rasa_port: int, place: knowledge.Council, log_dir: Path, telegram: str = "") -> str:
     url = f"http://localhost:{rasa_port}/webhooks/rest/webhook"
     return (
         "\nThe SEN Support Assistant is running.\n"
@@ -202,6 +228,7 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path) -> str:
         f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
         "                   -d '{\"sender\": \"me\", \"message\": \"what does assess plan do review mean\"}'\n"
         f"  Plan links:    {settings.public_url()}/documents/...\n"
+        f"{telegram}"
         f"  Logs:          {log_dir}\n"
         "Press Ctrl-C to stop.\n"
     )
@@ -241,9 +268,13 @@ def main(argv: list[str]) -> int:
         return stop_running()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rasa_port, action_port, web_port = settings.rasa_port(), settings.action_port(), settings.web_port()
+    telegram_port = settings.telegram_port() if settings.telegram_token() else None
+    ports = {"Rasa": rasa_port, "action server": action_port, "web server": web_port}
+    if telegram_port is not None:
+        ports["Telegram app"] = telegram_port
     try:
         place = knowledge.council(settings.council_id())
-        check_not_running({"Rasa": rasa_port, "action server": action_port, "web server": web_port})
+        check_not_running(ports)
         model = find_model()
     except (AlreadyRunning, knowledge.KnowledgeError, FileNotFoundError) as problem:
         print(problem, file=sys.stderr)
@@ -266,6 +297,9 @@ def main(argv: list[str]) -> int:
     )
     running = services(rasa_port, action_port, log_dir, model, web_port) + [reminder_service(log_dir)]
     stopping = False
+    if telegram_port is not None:
+        env.update(SEN_TELEGRAM_BRIDGE_SECRET=settings.telegram_bridge_secret(), SEN_RASA_URL=f"http://127.0.0.1:{rasa_port}")
+        running.append(telegram_service(log_dir, telegram_port))
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping
@@ -275,10 +309,12 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGTERM, request_stop)
     try:
         logger.info("Starting the action server, the Rasa server and the web server (model %s)...", model.name)
+        if telegram_port is not None:
+            logger.info("Starting the Telegram app (TELEGRAM_BOT_TOKEN is set)...")
         for service in running:
             service.start(env)
         if wait_until_healthy(running, lambda: stopping):
-            print(banner(rasa_port, place, log_dir), flush=True)
+            print(banner(rasa_port, place, log_dir, telegram_line(telegram_port)), flush=True)
             if demo_text:
                 print(demo_text + "\n", flush=True)
         while not stopping:

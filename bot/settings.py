@@ -45,6 +45,60 @@ def state_dir() -> Path:
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))
 
 
+# The Telegram app (bot/telegram_app.py); its token and the Bot API's address are further down.
+
+
+def telegram_webhook_url() -> str:
+    """The public HTTPS address Telegram posts updates to (``TELEGRAM_WEBHOOK_URL``); unset means long polling."""
+    return os.environ.get("TELEGRAM_WEBHOOK_URL", "").strip()
+
+
+def telegram_webhook_secret() -> str:
+    """What Telegram must send in ``X-Telegram-Bot-Api-Secret-Token`` (``TELEGRAM_WEBHOOK_SECRET``, or kept)."""
+    return os.environ.get("TELEGRAM_WEBHOOK_SECRET") or kept_secret("telegram-webhook.key")
+
+
+def telegram_port() -> int:
+    """The Telegram app's own HTTP port: its health check, and the webhook in webhook mode."""
+    return int(os.environ.get("TELEGRAM_PORT", "5058"))
+
+
+def telegram_listen() -> str:
+    """The address the Telegram app's HTTP server binds (``TELEGRAM_LISTEN``)."""
+    return os.environ.get("TELEGRAM_LISTEN", "127.0.0.1")
+
+
+def telegram_bridge_secret() -> str:
+    """The secret the Telegram app and the Rasa server's Telegram channel share (``SEN_TELEGRAM_BRIDGE_SECRET``).
+
+    Without it, a random one is made once and kept in the state folder; the
+    run command passes it to both processes.
+    """
+    return os.environ.get("SEN_TELEGRAM_BRIDGE_SECRET") or kept_secret("telegram-bridge.key")
+
+
+def rasa_url() -> str:
+    """Where the Telegram app reaches the Rasa server (``SEN_RASA_URL``)."""
+    return os.environ.get("SEN_RASA_URL", f"http://127.0.0.1:{rasa_port()}").rstrip("/")
+
+
+def privacy_contact() -> str:
+    """Who people ask about their data (``SEN_PRIVACY_CONTACT``); by default the council's data protection officer."""
+    return os.environ.get("SEN_PRIVACY_CONTACT", "").strip()
+
+
+def kept_secret(name: str) -> str:
+    """A random secret made once and kept in the state folder, readable by its owner only."""
+    path = state_dir() / name
+    if not path.exists():
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def identity_key() -> bytes:
     """The secret that turns chat user ids into digests before they are stored.
 

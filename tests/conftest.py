@@ -82,6 +82,7 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TEST_IDENTITY_KEY = "tests-identity-key"
+TEST_BRIDGE_SECRET = "tests-telegram-bridge-secret"
 
 
 def _seeded(url: str) -> str:
@@ -138,14 +139,17 @@ def action_server_postgres(trained_model: Path, server_logs: Path, demo_store_po
 
 @pytest.fixture(scope="session")
 def rasa_sqlite(action_server: int, server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """A Rasa server with the default store: SQLite tracker store, in-process lock store."""
+    """A Rasa server with the default store: SQLite tracker store, in-process lock store.
+
+    Its Telegram channel accepts the Telegram app's messages with ``TEST_BRIDGE_SECRET``.
+    """
     folder = tmp_path_factory.mktemp("sqlite")
     endpoints = servers.write_endpoints(
         folder / "endpoints.yml",
         action_server,
         {"type": "SQL", "dialect": "sqlite", "db": str(folder / "tracker.db")},
     )
-    server, port = servers.start_rasa_server(server_logs, endpoints)
+    server, port = servers.start_rasa_server(server_logs, endpoints, SEN_TELEGRAM_BRIDGE_SECRET=TEST_BRIDGE_SECRET)
     yield port
     server.stop()
 
