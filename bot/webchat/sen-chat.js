@@ -196,6 +196,7 @@
   });
   var sendButton = el("button", { type: "submit", "class": "send" }, ["Send"]);
   var form = el("form", { "class": "composer", novalidate: "" }, [
+    status,
     el("label", { "for": "sen-chat-input" }, ["Your message"]),
     el("div", { "class": "row" }, [input, sendButton])
   ]);
@@ -204,7 +205,7 @@
     "aria-labelledby": "sen-chat-title", hidden: ""
   }, [
     el("div", { "class": "header" }, [heading, el("div", { "class": "header-buttons" }, [restart, closer])]),
-    scroller, status, form
+    scroller, form
   ]);
   frame.append(panel, launcher);
   root.append(sheet, frame);
@@ -255,11 +256,20 @@
     return bubble;
   }
 
+  // The scroller scrolls, or on very short screens the whole panel does.
+  function scrollToEnd() {
+    scroller.scrollTop = scroller.scrollHeight;
+    panel.scrollTop = panel.scrollHeight;
+  }
+
+  // A long answer is shown from its start; anything else scrolls to the end.
   function showLatest(bubble, fromBot) {
-    if (fromBot && bubble.offsetHeight > scroller.clientHeight * 0.8) {
-      scroller.scrollTop = bubble.offsetTop - 8;
+    var area = panel.scrollHeight > panel.clientHeight ? panel : scroller;
+    if (fromBot && bubble.offsetHeight > area.clientHeight * 0.6) {
+      var top = bubble.getBoundingClientRect().top - area.getBoundingClientRect().top;
+      area.scrollTop += top - (area === panel ? 0 : 8);
     } else {
-      scroller.scrollTop = scroller.scrollHeight;
+      scrollToEnd();
     }
   }
 
@@ -294,7 +304,7 @@
 
   function waitForReply() {
     typing.hidden = false;
-    scroller.scrollTop = scroller.scrollHeight;
+    scrollToEnd();
     if (replyTimer) {
       window.clearTimeout(replyTimer);
     }
@@ -381,8 +391,7 @@
     socket.on("connect_error", function () {
       ready = false;
       stopWaiting();
-      setStatus("The assistant can\u2019t be reached at the moment. It will keep trying. " +
-        "For help now, contact your council\u2019s SENDIASS.");
+      setStatus("The assistant can\u2019t be reached just now. Trying again\u2026");
     });
   }
 
@@ -420,7 +429,7 @@
     store.set(KEYS.open, "1");
     fitScreen();
     connect();
-    scroller.scrollTop = scroller.scrollHeight;
+    scrollToEnd();
     if (moveFocus !== false) {
       input.focus();
     }
