@@ -170,7 +170,7 @@ def test_a_whole_conversation_by_keyboard_alone(page: Page, chat_url: str) -> No
     expect(page.locator("#sen-chat .typing")).to_be_hidden()
     expect(chat_input(page)).to_be_focused()
 
-    offer = log.get_by_role("link", name=re.compile(r"^https://www\.norfolk\.gov\.uk/send"))
+    offer = log.get_by_role("link", name=re.compile(r"^https:\/\/www\.norfolk\.gov\.uk\/send"))
     expect(offer.first).to_have_attribute("href", "https://www.norfolk.gov.uk/send")
     expect(offer.first).to_have_attribute("rel", "noopener noreferrer")
     expect(offer.first).to_have_attribute("target", "_blank")
