@@ -70,6 +70,7 @@ def browser() -> Iterator[Browser]:
         pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium).")
     if not AXE.exists():
         pytest.fail("node_modules is missing: `make test` installs it (npm ci).")
+    expect.set_options(timeout=20_000)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         yield launched
@@ -176,6 +177,7 @@ def test_a_whole_conversation_by_keyboard_alone(page: Page, chat_url: str) -> No
     expect(offer.first).to_have_attribute("target", "_blank")
 
     RESULTS_DIR.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(RESULTS_DIR / "webchat.png"))
 
     press_until_focused(page, "Shift+Tab", "Tell me more", limit=15)

@@ -217,6 +217,7 @@
   var pending = [];
   var replyTimer = null;
   var returnFocusTo = null;
+  var replyStart = null;
 
   function save() {
     store.set(KEYS.transcript, JSON.stringify(transcript.slice(-MAX_KEPT)));
@@ -262,12 +263,14 @@
     panel.scrollTop = panel.scrollHeight;
   }
 
-  // A long answer is shown from its start; anything else scrolls to the end.
-  function showLatest(bubble, fromBot) {
+  // A reply that does not fit is shown from the question it answers; anything else scrolls to the end.
+  function showLatest(bubble) {
     var area = panel.scrollHeight > panel.clientHeight ? panel : scroller;
-    if (fromBot && bubble.offsetHeight > area.clientHeight * 0.6) {
-      var top = bubble.getBoundingClientRect().top - area.getBoundingClientRect().top;
-      area.scrollTop += top - (area === panel ? 0 : 8);
+    var start = replyStart || bubble;
+    var top = start.getBoundingClientRect().top - area.getBoundingClientRect().top;
+    var bottom = bubble.getBoundingClientRect().bottom - area.getBoundingClientRect().top;
+    if (bubble.classList.contains("bot") && bottom - top > area.clientHeight * 0.75) {
+      area.scrollTop += top - 8;
     } else {
       scrollToEnd();
     }
@@ -279,7 +282,11 @@
     }
     transcript.push(entry);
     save();
-    showLatest(render(entry, entry.from === "bot"), entry.from === "bot");
+    var bubble = render(entry, entry.from === "bot");
+    if (entry.from === "user") {
+      replyStart = bubble;
+    }
+    showLatest(bubble);
   }
 
   function restore() {
@@ -403,6 +410,7 @@
     pending = [];
     stopWaiting();
     log.replaceChildren();
+    replyStart = null;
     if (socket) {
       ready = false;
       socket.emit("session_request", { session_id: session });
