@@ -1,7 +1,10 @@
-"""The web server's side of the web chat: the demo page, its policy, and the chat's files."""
+"""The server side of the web chat: the demo page, its policy, the chat's files, and its Rasa channel."""
 from __future__ import annotations
 
-from typing import AsyncIterator
+import asyncio
+import re
+import secrets
+from typing import Any, AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -77,3 +80,39 @@ def test_the_widget_never_parses_text_as_html() -> None:
     source = (web.WEBCHAT_DIR / "sen-chat.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in source
+
+
+async def _socket(port: int) -> tuple[Any, "asyncio.Queue[Any]", "asyncio.Queue[Any]"]:
+    import socketio
+
+    client = socketio.AsyncClient(reconnection=False)
+    confirmed: "asyncio.Queue[Any]" = asyncio.Queue()
+    replies: "asyncio.Queue[Any]" = asyncio.Queue()
+    client.on("session_confirm", confirmed.put)
+    client.on("bot_uttered", replies.put)
+    # Long-polling: the installed aiohttp is older than python-engineio's WebSocket client needs.
+    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
+    return client, confirmed, replies
+
+
+async def test_the_channel_keeps_each_socket_to_its_own_long_random_session(rasa_sqlite: int) -> None:
+    first, confirmed, replies = await _socket(rasa_sqlite)
+    other, _, other_replies = await _socket(rasa_sqlite)
+    try:
+        await first.emit("session_request", {"session_id": "me"})
+        given = await asyncio.wait_for(confirmed.get(), 30)
+        assert re.fullmatch(r"[0-9a-f]{32}", given)
+
+        mine = secrets.token_hex(32)
+        await first.emit("session_request", {"session_id": mine})
+        assert await asyncio.wait_for(confirmed.get(), 30) == mine
+
+        # A socket that did not ask for the session cannot speak in it.
+        await other.emit("user_uttered", {"message": "my code is AAAA-BBBB", "session_id": mine})
+        await first.emit("user_uttered", {"message": "what does assess plan do review mean", "session_id": mine})
+        reply = await asyncio.wait_for(replies.get(), 60)
+        assert reply["text"].startswith("SEN support works as a cycle called the graduated approach")
+        assert other_replies.empty()
+    finally:
+        await first.disconnect()
+        await other.disconnect()
