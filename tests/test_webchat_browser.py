@@ -2,9 +2,10 @@
 
 A whole conversation by keyboard alone, buttons, a reload that carries on the
 same conversation, text that looks like HTML shown as text, axe-core with no
-serious or critical violations, phone-sized and 200%-zoom screens, losing and
-finding the server, and account linking and look-ups through the socket.io
-channel. A screenshot of the page with a conversation is saved in results/.
+serious or critical violations, phone-sized and zoomed screens, the typing
+indicator, losing and finding the server, and account linking and look-ups
+through the socket.io channel. A screenshot of the page with a conversation is
+saved in results/.
 """
 from __future__ import annotations
 
@@ -343,6 +344,45 @@ def test_small_screens_and_zoom_fill_the_screen_and_stay_usable(browser: Browser
         assert_no_problems(page)
     finally:
         page.context.close()
+
+
+def test_a_typing_indicator_shows_until_the_reply_arrives(page: Page, chat_url: str) -> None:
+    holding = True
+    held: list[Any] = []
+    pages: list[Any] = []
+
+    def through(socket: Any) -> None:
+        server = socket.connect_to_server()
+        pages.append(socket)
+
+        def to_page(message: Any) -> None:
+            if holding and "bot_uttered" in str(message):
+                held.append(message)
+            else:
+                socket.send(message)
+
+        server.on_message(to_page)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), through)
+    open_chat(page, chat_url)
+    typing = page.locator("#sen-chat .typing")
+    expect(typing).to_be_hidden()
+    chat_input(page).fill(QUESTION)
+    page.keyboard.press("Enter")
+    expect(typing).to_be_visible()
+    expect(typing).to_contain_text("The assistant is writing a reply")
+    for _ in range(300):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "no reply reached the page"
+    expect(page.locator(BOT)).to_have_count(0)
+
+    holding = False
+    for message in held:
+        pages[-1].send(message)
+    expect(page.locator(BOT).filter(has_text=ANSWER)).to_be_visible()
+    expect(typing).to_be_hidden()
 
 
 def test_losing_the_server_says_so_and_the_chat_reconnects(page: Page, chat_url: str) -> None:
