@@ -63,3 +63,23 @@ lint: $(VENV)/.installed ## Byte-compile every module (a quick syntax check)
 
 clean: ## Remove built and trained files (keeps the virtual environment)
 	rm -rf build models .rasa var
+
+# The web chat: browser packages from package-lock.json (socket.io-client for the
+# chat, axe-core for its tests), and Debian's chromium for the browser tests.
+.PHONY: node chromium
+run test: node
+test: chromium
+
+node: node_modules/.installed ## Install the web chat's browser packages (npm ci)
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "The web chat needs Node.js 18 or later with npm (for example: apt-get install nodejs npm)." >&2; exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
+chromium: ## Install Debian's chromium for the browser tests, when it is missing
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi

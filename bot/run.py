@@ -227,6 +227,7 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path, telegram: st
         f"  REST channel:  {url}\n"
         f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
         "                   -d '{\"sender\": \"me\", \"message\": \"what does assess plan do review mean\"}'\n"
+        f"  Web chat:      {settings.public_url()}/ (a demo Local Offer page with the chat on it)\n"
         f"  Plan links:    {settings.public_url()}/documents/...\n"
         f"{telegram}"
         f"  Logs:          {log_dir}\n"

@@ -40,6 +40,15 @@ def public_url() -> str:
     return os.environ.get("SEN_PUBLIC_URL", f"http://localhost:{web_port()}").rstrip("/")
 
 
+def chat_server_url() -> str:
+    """Where browsers reach the Rasa server for the web chat (``SEN_CHAT_SERVER``).
+
+    Empty when not set: the web server then points the chat at the host the page
+    was opened on, on the Rasa port.
+    """
+    return os.environ.get("SEN_CHAT_SERVER", "").strip().rstrip("/")
+
+
 def state_dir() -> Path:
     """Where running processes keep their pid file and logs."""
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -65,6 +66,10 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
         banner = _wait_for_line(lines, "Press Ctrl-C to stop", timeout=300)
         rasa_port = int(launcher_env["RASA_PORT"])
         assert f"http://localhost:{rasa_port}/webhooks/rest/webhook" in banner
+        web_port = int(launcher_env["WEB_PORT"])
+        assert f"Web chat:      http://localhost:{web_port}/" in banner
+        with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=30) as page:
+            assert f'data-server="http://127.0.0.1:{rasa_port}"'.encode() in page.read()
         replies = say(rasa_port, "launcher-test", "what is sen support")
         assert "Source:" in replies[0]["text"]
 

@@ -1,0 +1,69 @@
+"""The web chat's Rasa channel: Rasa's socket.io channel, with each tab's session kept to itself.
+
+Configured in ``credentials.yml`` as ``bot.webchat.channel.WebChatInput``. It is
+Rasa 3.6's ``SocketIOInput`` (same events, same ``socketio`` channel name, so
+account links and the audit trail say "socketio") with three changes:
+
+- the socket joins its session's room before the session is confirmed (Rasa 3.6
+  calls python-socketio 5's ``enter_room`` coroutine without awaiting it, so
+  replies to a kept session never arrived);
+- a session id must be long and random (32 to 128 hex digits, as the widget makes
+  with ``crypto.getRandomValues``); anything else gets a fresh random id, so a
+  chat user can never be a short, guessable sender id;
+- a message is taken only for the session its socket asked for, and the client's
+  metadata is not passed on.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+SESSION_ID = re.compile(r"[0-9a-f]{32,128}")
+MAX_MESSAGE = 2000
+
+
+class WebChatInput(SocketIOInput):
+    """Rasa's socket.io input channel, with rooms awaited and sessions checked."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+        namespace = self.namespace
+
+        # Registering an event again replaces Rasa's handler for it.
+        @sio.on("session_request", namespace=namespace)
+        async def session_request(sid: str, data: Optional[dict] = None) -> None:
+            asked = data.get("session_id") if isinstance(data, dict) else None
+            session_id = asked if isinstance(asked, str) and SESSION_ID.fullmatch(asked) else uuid.uuid4().hex
+            kept = await sio.get_session(sid, namespace=namespace)
+            if kept.get("session_id") and kept["session_id"] != session_id:
+                await sio.leave_room(sid, kept["session_id"], namespace=namespace)
+            await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
+            await sio.enter_room(sid, session_id, namespace=namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)
+
+        @sio.on(self.user_message_evt, namespace=namespace)
+        async def handle_message(sid: str, data: Any = None) -> None:
+            session_id = (await sio.get_session(sid, namespace=namespace)).get("session_id")
+            if not session_id or not isinstance(data, dict) or data.get("session_id") != session_id:
+                logger.debug("Ignored a web chat message from a socket without that session.")
+                return
+            text = data.get("message")
+            if not isinstance(text, str) or not text.strip():
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await on_new_message(UserMessage(text[:MAX_MESSAGE], output, session_id, input_channel=self.name()))
+
+        return blueprint
