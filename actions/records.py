@@ -218,6 +218,9 @@ class ActionWhoAmI(Action):
 
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+        if find_code(tracker.latest_message.get("text") or ""):
+            # "my code is ..." is about the account too: a code typed is always for linking.
+            return await ActionLinkAccount().run(dispatcher, tracker, domain)
         described = await in_thread(_whoami, channel_of(tracker), tracker.sender_id)
         if described:
             dispatcher.utter_message(text=f"This chat is linked as {described}. Say \"forget me on this device\" to unlink.")

@@ -322,7 +322,7 @@ class ActionLastReview(ReviewLookup):
 
     action_name = "action_last_review"
     audit_action = "read_review"
-    intent = "ask_last_review"
+    intent = "lookup_last_review"
 
     def reply(self, name: str, held: reviews.HeldReview) -> str:
         review = held.review
@@ -348,7 +348,7 @@ class ActionNextSteps(ReviewLookup):
 
     action_name = "action_next_steps"
     audit_action = "read_review"
-    intent = "ask_next_steps"
+    intent = "lookup_next_steps"
 
     def unlinked_text(self) -> str:
         topic = knowledge.topics()["review_stage"]

@@ -271,3 +271,10 @@ async def test_a_store_that_fails_gets_an_apology_not_silence(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-migrated.db'}")
     messages, events = await _say(action_class(), text, "anyone", intent)
     assert [m["text"] for m in messages] == [record_actions.STORE_TROUBLE] and events == []
+
+
+async def test_a_code_taken_for_who_am_i_still_links(store: dict[str, Any]) -> None:
+    messages, _ = await _say(record_actions.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami")
+    assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
+    messages, _ = await _say(record_actions.ActionWhoAmI(), "who am I linked as", "misread", "whoami")
+    assert messages[0]["text"].startswith("This chat is linked as Mrs Priya Ashdown")

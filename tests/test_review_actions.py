@@ -93,12 +93,12 @@ async def test_a_review_captured_by_chat_with_notes_then_told_to_the_parent(stor
 
     parent = "parent-after-review"
     await Chat(store, parent).link(store["codes"].parent_code)
-    told = "\n".join(await _ask(review_actions.ActionLastReview(), store, parent, "how did the last review go?", "ask_last_review"))
+    told = "\n".join(await _ask(review_actions.ActionLastReview(), store, parent, "how did the last review go?", "lookup_last_review"))
     assert told.startswith(f"Amy's last review was on {dates.long_date(dates.today())}, with Sarah Carter (mum)")
     assert "• \"By the end of term Amy will read 40 of the 50 Phase 5 words correctly.\": some progress (Reads 31" in told
     assert "Amy carries on with SEN support" in told and f"booked for {dates.long_date(NEXT)}" in told
     assert "SEND Code of Practice" in told and "Norfolk SENDIASS" in told
-    nxt = "\n".join(await _ask(review_actions.ActionNextSteps(), store, parent, "what happens next?", "ask_next_steps"))
+    nxt = "\n".join(await _ask(review_actions.ActionNextSteps(), store, parent, "what happens next?", "lookup_next_steps"))
     assert "Keep the target with different support: TA, number bond games, mornings, daily." in nxt
     assert "• A new target: Amy will tell the time to the half hour" in nxt
 
@@ -158,9 +158,9 @@ async def test_parents_other_schools_and_strangers_cannot_capture_reviews(store:
     replies = await stranger.start("start Amy Carter's review")
     assert replies[0].startswith("Capturing review meetings is for school staff who have linked this chat.")
     assert all(r.status != ReviewStatus.in_progress for r in _reviews(store, "Amy Carter"))
-    told = await _ask(review_actions.ActionLastReview(), store, "stranger-review", "how did Amy Carter's review go", "ask_last_review")
+    told = await _ask(review_actions.ActionLastReview(), store, "stranger-review", "how did Amy Carter's review go", "lookup_last_review")
     assert "linked this chat" in told[0] and "Amy" not in told[0]
-    general = await _ask(review_actions.ActionNextSteps(), store, "stranger-review", "what happens next?", "ask_next_steps")
+    general = await _ask(review_actions.ActionNextSteps(), store, "stranger-review", "what happens next?", "lookup_next_steps")
     assert "Source:" in general[0] and "access code" in general[0]
 
 
