@@ -118,7 +118,7 @@ def populate(url: str, pupils: int, seed: int = 7) -> dict[str, Any]:
     return {"schools": schools, "people": people, "parents": parents, "rng": rng}
 
 
-def _call(port: int, action: str, sender: str, text: str, intent: str) -> float:
+def _call(port: int, action: str, sender: str, text: str, intent: str, expect_reply: bool = True) -> float:
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": [], "intent_ranking": []}
     tracker = {
         "sender_id": sender, "slots": {}, "latest_message": latest,
@@ -131,7 +131,7 @@ def _call(port: int, action: str, sender: str, text: str, intent: str) -> float:
     with urllib.request.urlopen(request, timeout=30) as response:
         reply = json.loads(response.read())
     elapsed = time.perf_counter() - started
-    if not reply.get("responses"):
+    if expect_reply and not reply.get("responses"):
         raise RuntimeError(f"{action} gave no reply")
     return elapsed
 
@@ -168,9 +168,32 @@ def measure(url: str, pupils: int, calls: int) -> dict[str, Any]:
             everything += latencies
             results[name] = summary(latencies)
         results["all"] = summary(everything)
+        results.update(reminder_figures(url, port, schools, rng, calls))
         return results
     finally:
         server.stop()
+
+
+def reminder_figures(url: str, port: int, schools: int, rng: random.Random, calls: int) -> dict[str, Any]:
+    """The reminder sweep over every school (making them, then finding nothing new), and staff starting a visit."""
+    from bot.store import reminders
+    from bot.store.db import sessions
+
+    timings = []
+    for _ in range(2):
+        started = time.perf_counter()
+        with sessions(url).begin() as session:
+            made = reminders.sweep(session)
+        timings.append((made, time.perf_counter() - started))
+    visits = [
+        _call(port, "action_session_start", f"bench-staff-{school}", "", "greet", expect_reply=False)
+        for school in rng.sample(range(1, schools + 1), min(calls, schools))
+    ]
+    return {
+        "reminder_sweep": {"made": timings[0][0], "first_s": round(timings[0][1], 2),
+                           "again_made": timings[1][0], "again_s": round(timings[1][1], 2)},
+        "staff_visit_with_reminders": summary(visits),
+    }
 
 
 def run(postgres_dsn: str, pupils: int = 100_000, calls: int = 200) -> dict[str, Any]:
