@@ -277,6 +277,12 @@ def test_axe_finds_no_serious_or_critical_violations(browser: Browser, page: Pag
     launcher(page).click()
     say(page, QUESTION, ANSWER)
     found["chat open, with a conversation"] = axe_violations(page)
+    say(page, "how often should the school meet us", "three times")
+    say(page, "what is the local offer", "Local Offer")
+    say(page, "my code is ZZZZ-9999", "tries")
+    scroller = page.locator("#sen-chat .scroller")
+    assert scroller.evaluate("node => node.scrollHeight > node.clientHeight"), "the conversation is long enough to scroll"
+    found["chat open, a conversation longer than the panel"] = axe_violations(page)
 
     phone = _new_page(browser, viewport={"width": 375, "height": 667}, device_scale_factor=2, is_mobile=True,
                       has_touch=True)

@@ -189,7 +189,10 @@
     el("span", { "class": "dots", "aria-hidden": "true" }, [el("span"), el("span"), el("span")]),
     hiddenText("The assistant is writing a reply")
   ]);
-  var scroller = el("div", { "class": "scroller" }, [intro, log, typing]);
+  // Focusable, so that keyboard users can scroll back through a long conversation.
+  var scroller = el("div", {
+    "class": "scroller", tabindex: "0", role: "region", "aria-label": "Messages"
+  }, [intro, log, typing]);
   var status = el("p", { "class": "status", role: "status" });
   var input = el("input", {
     id: "sen-chat-input", type: "text", autocomplete: "off", maxlength: "1000", enterkeyhint: "send"
