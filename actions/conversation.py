@@ -8,6 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import PERSON_BUTTON, current_council, topic_buttons
+from actions.records import links_codes_first
 
 
 class ActionShowMenu(Action):
@@ -16,6 +17,7 @@ class ActionShowMenu(Action):
     def name(self) -> str:
         return "action_show_menu"
 
+    @links_codes_first
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import PERSON_BUTTON, current_council, latest_intent, likely_topics, topic_buttons
-from actions.records import ActionLinkAccount, find_code
+from actions.records import ActionLinkAccount, find_code, links_codes_first
 
 
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -66,6 +66,7 @@ class ActionOutOfScope(Action):
     def name(self) -> str:
         return "action_out_of_scope"
 
+    @links_codes_first
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

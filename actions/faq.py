@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
 from actions.common import MORE_BUTTON, PERSON_BUTTON, current_council, latest_intent, topic_buttons
+from actions.records import links_codes_first
 
 LAST_TOPIC = "last_topic"
 MORE_GIVEN = "more_given"
@@ -20,6 +21,7 @@ class ActionAnswerQuestion(Action):
     def name(self) -> str:
         return "action_answer_question"
 
+    @links_codes_first
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

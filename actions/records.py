@@ -78,6 +78,26 @@ def store_guard(run: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+CODE_WORD = re.compile(r"\bcodes?\b", re.IGNORECASE)
+
+
+def links_codes_first(run: Callable[..., Any]) -> Callable[..., Any]:
+    """An action's ``run`` that links instead when the message gives a code ("my code is KQ7D-M2XA").
+
+    Codes are random, so the classifier may take one for a question, a
+    look-up or a greeting; a message naming a code is always for linking.
+    """
+
+    @functools.wraps(run)
+    async def linking(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Any:
+        text = tracker.latest_message.get("text") or ""
+        if latest_intent(tracker) != "link_account" and CODE_WORD.search(text) and find_code(text):
+            return await ActionLinkAccount().run(dispatcher, tracker, domain)
+        return await run(self, dispatcher, tracker, domain)
+
+    return linking
+
+
 def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
 
@@ -216,11 +236,9 @@ class ActionWhoAmI(Action):
     def name(self) -> str:
         return "action_whoami"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        if find_code(tracker.latest_message.get("text") or ""):
-            # "my code is ..." is about the account too: a code typed is always for linking.
-            return await ActionLinkAccount().run(dispatcher, tracker, domain)
         described = await in_thread(_whoami, channel_of(tracker), tracker.sender_id)
         if described:
             dispatcher.utter_message(text=f"This chat is linked as {described}. Say \"forget me on this device\" to unlink.")
@@ -297,6 +315,7 @@ class PupilLookup(Action):
     def _button(self, pupil_id: int, label: str) -> dict[str, str]:
         return {"title": label, "payload": f"/{self.intent}{json.dumps({'pupil_id': str(pupil_id)})}"}
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         button_id = button_pupil_id(tracker)

@@ -10,6 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import records as record_actions
+from actions.conversation import ActionShowMenu
+from actions.faq import ActionAnswerQuestion
 from bot import dates
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
@@ -271,6 +273,22 @@ async def test_a_store_that_fails_gets_an_apology_not_silence(
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-migrated.db'}")
     messages, events = await _say(action_class(), text, "anyone", intent)
     assert [m["text"] for m in messages] == [record_actions.STORE_TROUBLE] and events == []
+
+
+@pytest.mark.parametrize("action, intent", [
+    (ActionAnswerQuestion, "ask_must_vs_should"),
+    (record_actions.ActionPupilPlan, "lookup_pupil_plan"),
+    (ActionShowMenu, "greet"),
+])
+async def test_a_code_taken_for_something_else_still_links(store: dict[str, Any], action: Any, intent: str) -> None:
+    messages, _ = await _say(action(), f"my code is {store['codes'].staff_code}", "misread-" + intent, intent)
+    assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
+
+
+async def test_a_question_with_code_like_words_is_still_answered(store: dict[str, Any]) -> None:
+    messages, _ = await _say(ActionAnswerQuestion(), "is the SEND 2024 guidance law or just advice", "asker", "ask_must_vs_should")
+    assert "Source:" in messages[0]["text"]
+    assert not [e for e in _audit(store) if e.action == "link"], "no code was tried"
 
 
 async def test_a_code_taken_for_who_am_i_still_links(store: dict[str, Any]) -> None:
