@@ -33,7 +33,8 @@ from bot.store.models import Review, ReviewDecision
 NOTE = re.compile(
     r"^\s*(?:(?:add|make)\s+(?:a\s+)?note|quick\s+note|jot\s+down|notes?|nb)\b(?:\s+that\b)?[\s:,.\-]*", re.IGNORECASE
 )
-TITLES = {choice.value: choice.title for choice in ACHIEVED + NEXT_STEPS + DECISIONS}
+TITLES = {name: {choice.value: choice.title for choice in choices}
+          for name, choices in (("achieved", ACHIEVED), ("next_step", NEXT_STEPS), ("decision", DECISIONS))}
 
 
 def note_text(text: str) -> Optional[str]:
@@ -53,9 +54,9 @@ def _prepare(state: dict[str, Any], review: Review) -> dict[str, Any]:
     return state
 
 
-def _title(value: Any) -> str:
+def _title(field: str, value: Any) -> str:
     raw = getattr(value, "value", value)
-    return TITLES.get(raw, str(raw))
+    return TITLES[field].get(raw, str(raw))
 
 
 def review_summary(review: Review, name: str) -> str:
@@ -65,8 +66,8 @@ def review_summary(review: Review, name: str) -> str:
         lines.append(f"• Held on {dates.long_date(review.held_on)}" + (f" with {review.attendees}" if review.attendees else ""))
     for row in review.targets:
         if row.kind == "reviewed":
-            result = _title(row.achieved) if row.achieved else "(not answered)"
-            step = f"; next: {_title(row.next_step).lower()}" if row.next_step else ""
+            result = _title("achieved", row.achieved) if row.achieved else "(not answered)"
+            step = f"; next: {_title('next_step', row.next_step).lower()}" if row.next_step else ""
             lines.append(f"• Target {row.position} \"{row.outcome or row.difficulty}\": {result}{step}")
     for label, value in (("Parents' views", review.parent_views), (f"{name}'s views", review.pupil_views),
                          ("New information", review.new_information)):
@@ -76,7 +77,7 @@ def review_summary(review: Review, name: str) -> str:
         if row.kind == "new" and (row.outcome or row.difficulty):
             lines.append(f"• New target {row.position}: {row.outcome or row.difficulty}")
     if review.decision:
-        lines.append(f"• Outcome: {_title(review.decision)}")
+        lines.append(f"• Outcome: {_title('decision', review.decision)}")
     if review.next_review_date:
         lines.append(f"• Next review: {dates.long_date(review.next_review_date)}")
     if review.notes:
@@ -332,7 +333,7 @@ class ActionLastReview(ReviewLookup):
         if looked_back:
             lines.append("How the targets went:")
             for row in looked_back:
-                result = _title(row.achieved).lower() if row.achieved else "not recorded"
+                result = _title("achieved", row.achieved).lower() if row.achieved else "not recorded"
                 evidence = f" ({row.evidence})" if row.evidence else ""
                 lines.append(f"• \"{row.outcome or row.difficulty}\": {result}{evidence}")
         if review.parent_views:

@@ -67,6 +67,7 @@ async def test_a_review_captured_by_chat_with_notes_then_told_to_the_parent(stor
     assert replies[-1].startswith("Here is Amy's review:")
     assert "• Target 2 \"By the next review Amy will recall 15 of 20 number bonds within 5 seconds each.\": " \
            "Not achieved; next: different provision" in replies[-1]
+    assert "Achieved; next: carry on\n" in replies[-1], "a target's next step is not the review's decision"
     assert f"• Next review: {dates.long_date(NEXT)}" in replies[-1] and "• Notes: 1" in replies[-1]
     replies = await chat.say("confirm")
     assert chat.result == "agreed"
