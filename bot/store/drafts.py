@@ -168,22 +168,28 @@ def find_draft(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Draf
     return _as_draft(plan, pupil, resumed=True) if plan else None
 
 
-def _stored(name: str, value: Any) -> Any:
+def stored_value(name: str, value: Any, enums: dict[str, Any], date_fields: set[str]) -> Any:
+    """An answer as its column keeps it: choices as their enum, dates as dates."""
     if value is None:
         return None
-    if name in ENUMS:
-        return ENUMS[name](value)
-    if name in DATES and isinstance(value, str):
+    if name in enums:
+        return enums[name](value)
+    if name in date_fields and isinstance(value, str):
         return dt.date.fromisoformat(value)
     return value
 
 
-def _shown(value: Any) -> Optional[str]:
+def shown(value: Any) -> Optional[str]:
+    """An answer as the edit history keeps it: text, with dates in ISO form and choices by value."""
     if value is None:
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
     return getattr(value, "value", value) if not isinstance(value, str) else value
+
+
+def _stored(name: str, value: Any) -> Any:
+    return stored_value(name, value, ENUMS, DATES)
 
 
 def _staff_name(session: Session, staff_id: int) -> str:
@@ -249,7 +255,7 @@ def save_answer(
         .order_by(PlanEdit.revision)
     ).scalars().all()
     mine = [edit for edit in changed_since if edit.target_position == target_position]
-    conflict = conflict_in(session, mine, values, lambda name, value: _shown(_stored(name, value)))
+    conflict = conflict_in(session, mine, values, lambda name, value: shown(_stored(name, value)))
     if conflict:
         return SaveResult(False, plan.revision, conflict)
     new_revision = claim_revision(session, plan, me, state)
@@ -270,7 +276,7 @@ def save_answer(
                 raise ValueError(f"not a target field: {name}")
             setattr(target, name, value)
     for name, value in values.items():
-        session.add(PlanEdit(plan_id=plan_id, field=name, target_position=target_position, value=_shown(_stored(name, value)),
+        session.add(PlanEdit(plan_id=plan_id, field=name, target_position=target_position, value=shown(_stored(name, value)),
                              staff_id=me, channel=viewer.channel, revision=new_revision))
     audit(session, channel=viewer.channel, actor=viewer.person, action="edit_plan", allowed=True, pupil_id=plan.pupil_id,
           detail=f"version {plan.version}: {', '.join(sorted(values))}")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
 from bot.store.accounts import audit
-from bot.store.drafts import NotAllowed, SaveResult, _staff_pupil, claim_revision, conflict_in, saved
+from bot.store.drafts import NotAllowed, SaveResult, _staff_pupil, claim_revision, conflict_in, saved, shown, stored_value
 from bot.store.models import (
     NextStep, Pupil, Review, ReviewDecision, ReviewEdit, ReviewNote, ReviewStatus, ReviewTarget, Target, TargetProgress,
 )
@@ -128,21 +128,7 @@ def review_values(review: Review) -> dict[str, Any]:
 
 
 def _stored(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in ENUMS:
-        return ENUMS[name](value)
-    if name in DATES and isinstance(value, str):
-        return dt.date.fromisoformat(value)
-    return value
-
-
-def _shown(value: Any) -> Optional[str]:
-    if value is None:
-        return None
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value if isinstance(value, str) else getattr(value, "value", value)
+    return stored_value(name, value, ENUMS, DATES)
 
 
 def save_answer(
@@ -167,7 +153,7 @@ def save_answer(
                                  ReviewEdit.staff_id != me).order_by(ReviewEdit.revision)
     ).scalars().all()
     mine = [edit for edit in changed_since if edit.kind == kind and edit.position == position]
-    conflict = conflict_in(session, mine, values, lambda name, value: _shown(_stored(name, value)))
+    conflict = conflict_in(session, mine, values, lambda name, value: shown(_stored(name, value)))
     if conflict:
         return SaveResult(False, review.revision, conflict)
     new_revision = claim_revision(session, review, me, state)
@@ -187,7 +173,7 @@ def save_answer(
             setattr(row, name, _stored(name, value))
     for name, value in values.items():
         session.add(ReviewEdit(review_id=review_id, field=name, kind=kind, position=position,
-                               value=_shown(_stored(name, value)), staff_id=me, channel=viewer.channel,
+                               value=shown(_stored(name, value)), staff_id=me, channel=viewer.channel,
                                revision=new_revision))
     audit(session, channel=viewer.channel, actor=viewer.person, action="edit_review", allowed=True,
           pupil_id=review.pupil_id, detail=", ".join(sorted(values)))
