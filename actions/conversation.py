@@ -42,6 +42,7 @@ class ActionTalkToPerson(Action):
     def name(self) -> str:
         return "action_talk_to_person"
 
+    @links_codes_first
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

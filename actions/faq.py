@@ -40,6 +40,7 @@ class ActionTellMore(Action):
     def name(self) -> str:
         return "action_tell_more"
 
+    @links_codes_first
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:

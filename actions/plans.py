@@ -19,7 +19,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
 from actions.records import (
-    HOW_TO_LINK, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
+    HOW_TO_LINK, links_codes_first, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
 )
 from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
 from bot import dates
@@ -80,6 +80,7 @@ class ActionStartPlan(Action):
     def name(self) -> str:
         return "action_start_plan"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         pupil_id = button_pupil_id(tracker)

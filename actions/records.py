@@ -211,6 +211,7 @@ class ActionUnlinkAccount(Action):
     def name(self) -> str:
         return "action_unlink_account"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         had_link = await in_thread(_unlink, channel_of(tracker), tracker.sender_id)
@@ -538,6 +539,7 @@ class ActionReviewsDue(Action):
     def name(self) -> str:
         return "action_reviews_due"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""

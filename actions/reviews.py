@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import knowledge
 from actions.common import current_council
 from actions.records import (
-    HOW_TO_LINK, PupilLookup, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
+    HOW_TO_LINK, links_codes_first, PupilLookup, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
 )
 from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
 from bot import dates
@@ -148,6 +148,7 @@ class ActionStartReview(Action):
     def name(self) -> str:
         return "action_start_review"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         reply = await in_thread(_open, tracker, button_pupil_id(tracker))
@@ -266,6 +267,7 @@ class ActionReviewNote(Action):
     def name(self) -> str:
         return "action_review_note"
 
+    @links_codes_first
     @store_guard
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""

@@ -11,7 +11,9 @@ from sqlalchemy import select
 
 from actions import records as record_actions
 from actions.conversation import ActionShowMenu
-from actions.faq import ActionAnswerQuestion
+from actions.faq import ActionAnswerQuestion, ActionTellMore
+from actions.plans import ActionStartPlan
+from actions.reviews import ActionReviewNote, ActionStartReview
 from bot import dates
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
@@ -279,6 +281,11 @@ async def test_a_store_that_fails_gets_an_apology_not_silence(
     (ActionAnswerQuestion, "ask_must_vs_should"),
     (record_actions.ActionPupilPlan, "lookup_pupil_plan"),
     (ActionShowMenu, "greet"),
+    (record_actions.ActionReviewsDue, "lookup_reviews_due"),
+    (ActionStartPlan, "start_plan"),
+    (ActionStartReview, "start_review"),
+    (ActionReviewNote, "add_review_note"),
+    (ActionTellMore, "tell_me_more"),
 ])
 async def test_a_code_taken_for_something_else_still_links(store: dict[str, Any], action: Any, intent: str) -> None:
     messages, _ = await _say(action(), f"my code is {store['codes'].staff_code}", "misread-" + intent, intent)
