@@ -72,3 +72,21 @@ async def test_a_store_failure_leaves_the_conversation_working(store: dict[str, 
     monkeypatch.setattr(session_actions.reminders, "on_visit", locked)
     texts, events = await _start("web-locked")
     assert texts == [] and events[0]["event"] == "session_started"
+
+
+async def test_many_reminders_come_as_a_few_and_a_count(store: dict[str, Any]) -> None:
+    import datetime as dt
+
+    from bot import dates
+    from bot.store.models import Pupil, Review
+
+    with sessions(store["url"]).begin() as session:
+        pupils = session.execute(select(Pupil.id).where(Pupil.school_id == store["school"].school_id)).scalars().all()
+        for pupil_id in pupils:
+            session.add(Review(pupil_id=pupil_id, scheduled_for=dates.today() + dt.timedelta(days=3)))
+    said = await _link(store["codes"].staff_code, "web-busy")
+    reminders = [text for text in said if text.startswith("Reminder:")]
+    assert len(reminders) == 5 and len(pupils) + 1 > 6
+    assert said[-1] == (f"…and {len(pupils) + 1 - 5} more reviews due soon or overdue. Ask \"which reviews are overdue?\" "
+                        "or \"reviews due in the next 2 weeks\" to see them all.")
+    assert (await _start("web-busy"))[0] == [], "all of them were delivered, once"

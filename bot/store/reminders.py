@@ -278,13 +278,24 @@ def pending_count(session: Session, school_id: Optional[int] = None) -> int:
     return session.execute(query).scalar_one()
 
 
+VISIT_LIMIT = 5  # reminders shown one by one at the start of a visit; the rest are counted
+
+
 def on_visit(session: Session, person: Optional[Person], channel: str) -> list[str]:
     """What a linked member of staff is told when they come to the chat: their school's reminders not yet delivered.
 
     The school's due reviews are swept first, so a reminder never waits for
-    the schedule's next round; anyone else gets nothing.
+    the schedule's next round; anyone else gets nothing. Beyond the first
+    few, reminders are delivered as a count, not one message each.
     """
     if person is None or person.kind != "staff" or person.id is None:
         return []
     sweep(session, school_id=person.school_id)
-    return for_visit(session, person.id, channel)
+    texts = for_visit(session, person.id, channel)
+    if len(texts) <= VISIT_LIMIT:
+        return texts
+    more = len(texts) - VISIT_LIMIT
+    return texts[:VISIT_LIMIT] + [
+        f"…and {more} more review{'s' if more != 1 else ''} due soon or overdue. Ask \"which reviews are overdue?\" "
+        "or \"reviews due in the next 2 weeks\" to see them all."
+    ]
