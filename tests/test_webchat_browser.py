@@ -206,6 +206,7 @@ def test_the_page_opener_returns_focus_to_itself(page: Page, chat_url: str) -> N
 def test_a_reload_carries_on_the_same_conversation(browser: Browser, page: Page, chat_url: str) -> None:
     open_chat(page, chat_url)
     say(page, QUESTION, ANSWER)
+    expect(page.get_by_role("button", name="Tell me more")).to_be_visible()  # the whole reply is in before reloading
     session = page.evaluate("sessionStorage.getItem('sen-chat.session')")
     assert re.fullmatch(r"[0-9a-f]{64}", session)
     shown = bot_texts(page)
