@@ -12,7 +12,7 @@ TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk
 
-.PHONY: help venv spacy train validate run stop test bench lint clean
+.PHONY: help venv spacy train validate run scaled stop test bench lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -49,6 +49,9 @@ validate: $(VENV)/.installed ## Check the training data and domain
 run: train ## Set up everything and run the assistant (Ctrl-C stops it)
 	$(PY) -m bot.run
 
+scaled: train ## Run the scaled deployment: Rasa and action servers behind nginx, on PostgreSQL and Redis
+	$(PY) -m bot.deploy
+
 stop: ## Stop an assistant started with `make run` in another terminal
 	@$(PY) -m bot.run --stop
 
@@ -66,9 +69,10 @@ clean: ## Remove built and trained files (keeps the virtual environment)
 
 # The web chat: browser packages from package-lock.json (socket.io-client for the
 # chat, axe-core for its tests), and Debian's chromium for the browser tests.
-.PHONY: node chromium
-run test: node
+.PHONY: node chromium nginx
+run scaled test: node
 test: chromium
+scaled test bench: nginx
 
 node: node_modules/.installed ## Install the web chat's browser packages (npm ci)
 
@@ -82,4 +86,11 @@ chromium: ## Install Debian's chromium for the browser tests, when it is missing
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+nginx: ## Install Debian's nginx for the scaled deployment, when it is missing
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx for the scaled deployment"; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
 	fi

@@ -1,13 +1,14 @@
-"""Measure the assistant through its REST channel.
+"""Measure the assistant through its REST channel, as one process and as the scaled deployment.
 
-Starts its own action server and Rasa server on free ports (SQLite tracker
-store in a temporary folder, as `make run` uses), then measures:
-start-up time, sequential latency, latency and throughput at 1, 10 and 50
-concurrent conversations, latency at turn 10 and turn 300 of one long
-conversation, server memory, and (unless --skip-training) training time.
-It then measures the look-up actions with 100,000 pupils in the store, on
-SQLite and on PostgreSQL (bench/lookups.py). Results are written to
-bench/results.json.
+First one action server and one Rasa server on free ports, with the SQLite
+tracker store that `make run` uses; then the scaled deployment (`make scaled`:
+two Rasa servers and two action servers behind nginx, on PostgreSQL and Redis).
+For each: start-up time, sequential latency of question turns, latency and
+throughput at 1, 20 and 50 concurrent conversations, latency at turn 10 and at
+the last turn of one long conversation, and memory per process. Then (unless
+--skip-training) training time, and the look-up actions with 100,000 pupils in
+the store, on SQLite and on PostgreSQL (bench/lookups.py). Results are written
+to bench/results.json.
 """
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ import knowledge
 from bench import lookups
 from bench.stats import summary
 from bot.store import migrate
-from tests import servers
+from tests import deployment, servers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 HELDOUT = servers.ROOT / "tests" / "data" / "nlu_heldout.yml"
@@ -112,7 +113,7 @@ async def long_conversation(url: str, texts: list[str], turns: int) -> dict[str,
     return {
         "turns": turns,
         "turn_10_ms": round(statistics.median(around(10)) * 1000, 1),
-        f"turn_{turns}_ms": round(statistics.median(latencies[-10:]) * 1000, 1),
+        "last_turns_ms": round(statistics.median(latencies[-10:]) * 1000, 1),
     }
 
 
@@ -143,26 +144,34 @@ def training_seconds() -> float:
         return round(time.perf_counter() - started, 1)
 
 
-def conversation_figures(long_turns: int, store_url: str) -> dict[str, Any]:
+def measure(url: str, texts: list[str], long_turns: int) -> dict[str, Any]:
+    """The same measurements for any REST address."""
+    asyncio.run(conversations(url, texts, 2, 5, "warmup"))
+    return {
+        "sequential": sequential(url, texts, conversations_count=20, turns=10),
+        "concurrency": [
+            asyncio.run(conversations(url, texts, count, turns, f"c{count}"))
+            for count, turns in ((1, 60), (20, 15), (50, 10))
+        ],
+        "long_conversation": asyncio.run(long_conversation(url, texts, long_turns)),
+    }
+
+
+def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
+    """One action server and one Rasa server, with the SQLite tracker store of `make run`."""
     texts = questions()
-    results: dict[str, Any] = {"tracker_store": "SQLite"}
+    results: dict[str, Any] = {"layout": "1 Rasa server, 1 action server", "tracker_store": "SQLite"}
     logs = Path(tempfile.mkdtemp(prefix="sen-bench-"))
     action, action_port = servers.start_action_server(logs, DATABASE_URL=store_url)
     endpoints = servers.write_endpoints(
-        logs / "endpoints.yml", action_port, {"type": "SQL", "dialect": "sqlite", "db": str(logs / "tracker.db")}
+        logs / "endpoints.yml", action_port,
+        {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(logs / "tracker.db")},
     )
     started = time.perf_counter()
     rasa, rasa_port = servers.start_rasa_server(logs, endpoints)
     results["startup_s"] = round(time.perf_counter() - started, 1)
-    url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
     try:
-        asyncio.run(conversations(url, texts, 2, 5, "warmup"))
-        results["sequential"] = sequential(url, texts, conversations_count=20, turns=10)
-        results["concurrency"] = [
-            asyncio.run(conversations(url, texts, count, turns, f"c{count}"))
-            for count, turns in ((1, 60), (10, 20), (50, 10))
-        ]
-        results["long_conversation"] = asyncio.run(long_conversation(url, texts, long_turns))
+        results.update(measure(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", texts, long_turns))
         results["memory_mb"] = {"rasa_server": rss_mb(rasa.process.pid), "action_server": rss_mb(action.process.pid)}
     finally:
         rasa.stop()
@@ -171,11 +180,48 @@ def conversation_figures(long_turns: int, store_url: str) -> dict[str, Any]:
     return results
 
 
+def scaled(long_turns: int, rasa: int = 2, actions: int = 2) -> dict[str, Any]:
+    """The scaled deployment (bot/deploy.py) on the machine's PostgreSQL and Redis, through nginx."""
+    import psycopg2
+
+    texts = questions()
+    name = f"sen_bench_{int(time.time())}"
+    admin = psycopg2.connect(POSTGRES_DSN)
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
+    url = f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+    folder = Path(tempfile.mkdtemp(prefix="sen-bench-scaled-"))
+    results: dict[str, Any] = {
+        "layout": f"{rasa} Rasa servers, {actions} action servers, nginx", "tracker_store": "PostgreSQL, Redis lock store",
+    }
+    started = time.perf_counter()
+    running = deployment.start(folder, url, name.replace("_", ""), rasa=rasa, actions=actions, SEN_DEMO="0")
+    results["startup_s"] = round(time.perf_counter() - started, 1)
+    try:
+        results.update(measure(f"{running.url}/webhooks/rest/webhook", texts, long_turns))
+        results["memory_mb"] = {
+            service["name"]: rss_mb(service["pid"]) for service in running.state()["services"]
+        }
+    finally:
+        running.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+        with admin.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.close()
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-training", action="store_true", help="do not time a full training run")
-    parser.add_argument("--long-turns", type=int, default=300)
-    parser.add_argument("--only", choices=["all", "conversations", "lookups"], default="all",
+    parser.add_argument("--long-turns", type=int, default=500)
+    parser.add_argument("--only", choices=["all", "conversations", "scaled", "lookups"], default="all",
                         help="measure one part; the other figures in results.json are kept")
     parser.add_argument("--pupils", type=int, default=100_000, help="pupils in the store for the look-up bench")
     parser.add_argument("--calls", type=int, default=200, help="calls per look-up action")
@@ -190,7 +236,12 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as folder:
             store = f"sqlite:///{folder}/store.db"
             migrate.upgrade(store)
-            results.update(conversation_figures(args.long_turns, store))
+            results["one_process"] = one_process(args.long_turns, store)
+    if args.only in ("all", "conversations", "scaled"):
+        results["scaled"] = scaled(args.long_turns)
+    for old_key in ("tracker_store", "startup_s", "sequential", "concurrency", "long_conversation", "memory_mb"):
+        results.pop(old_key, None)
+    if args.only == "all":
         if not args.skip_training:
             results["training_s"] = training_seconds()
     if args.only in ("all", "lookups"):

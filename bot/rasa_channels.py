@@ -15,6 +15,13 @@ on must be one the caller cannot choose:
   always a Telegram user id vouched for by that app. With no secret configured
   it refuses every request.
 
+Every channel here (and the web chat's, ``bot/webchat/channel.py``) passes its
+messages through ``guarded``: an empty or overlong message gets a kind reply
+without reaching the assistant, control characters are removed, and a turn that
+fails (a database or action server that cannot be reached) or ends without a
+word gets "please send it again in a moment" instead of silence. At start-up
+the tracker store's failures are made visible to it (``bot/tracker_store.py``).
+
 This module runs inside the Rasa server; the Telegram app never imports it.
 """
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import re
 from typing import Any, Awaitable, Callable, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
@@ -29,7 +37,66 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot.tracker_store import expose_failures
+
 logger = logging.getLogger(__name__)
+
+MAX_MESSAGE = 5000
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TRY_AGAIN = "Sorry, I couldn't take that message just now. Please send it again in a moment. Everything saved before it is safe."
+EMPTY = "That message had no words in it. What would you like to ask?"
+TOO_LONG = (
+    f"That message is too long for me: please keep each message under {MAX_MESSAGE:,} characters, "
+    "or send it in parts."
+)
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
+    """``on_new_message``, with bad input answered kindly and failures answered honestly."""
+
+    async def handle(message: UserMessage) -> None:
+        output = message.output_channel
+        send = output.send_response
+        text = CONTROL.sub("", message.text or "")
+        if not text.strip():
+            await send(message.sender_id, {"text": EMPTY})
+            return
+        if len(text) > MAX_MESSAGE:
+            await send(message.sender_id, {"text": TOO_LONG})
+            return
+        message.text = text
+        replies = 0
+
+        async def counted(recipient_id: Text, reply: dict[Text, Any]) -> None:
+            nonlocal replies
+            replies += 1
+            await send(recipient_id, reply)
+
+        output.send_response = counted
+        try:
+            await on_new_message(message)
+        except Exception as error:  # noqa: BLE001 - the user must hear back whatever went wrong
+            # The type only: an error's text can quote the message or the conversation.
+            logger.error("A turn on the %s channel failed: %s", message.input_channel, error.__class__.__name__)
+            replies = 0
+        finally:
+            output.send_response = send
+        if replies == 0:
+            await send(message.sender_id, {"text": TRY_AGAIN})
+
+    return handle
+
+
+def watch_failures(blueprint: Blueprint) -> None:
+    """Once the server has loaded its model, let tracker store failures reach the channels."""
+
+    @blueprint.listener("after_server_start")
+    async def expose(app: Any, _loop: Any) -> None:
+        agent = getattr(app.ctx, "agent", None)
+        if agent is not None:
+            expose_failures(agent)
 
 SECRET_HEADER = "X-SEN-Bridge-Secret"
 SECRET_ENV = "SEN_TELEGRAM_BRIDGE_SECRET"
@@ -46,7 +113,8 @@ class RestChannel(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        rest = super().blueprint(on_new_message)
+        rest = super().blueprint(guarded(on_new_message))
+        watch_failures(rest)
 
         @rest.middleware("request")
         async def refuse_telegram_ids(request: Request) -> Optional[response.HTTPResponse]:
@@ -89,7 +157,8 @@ class TelegramBridgeInput(RestInput):
         return bool(self.secret) and hmac.compare_digest(given.encode(), self.secret.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        bridge = super().blueprint(on_new_message)
+        bridge = super().blueprint(guarded(on_new_message))
+        watch_failures(bridge)
 
         @bridge.middleware("request")
         async def require_secret(request: Request) -> Optional[response.HTTPResponse]:

@@ -33,6 +33,11 @@ def record_result(name: str, values: dict[str, Any]) -> None:
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(values, indent=2))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that restart the machine's PostgreSQL or Redis, or kill servers, run last."""
+    items.sort(key=lambda item: item.get_closest_marker("restarts_services") is not None)
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     figures = _MEASURED.get("nlu_heldout")
     if figures:
@@ -147,7 +152,7 @@ def rasa_sqlite(action_server: int, server_logs: Path, tmp_path_factory: pytest.
     endpoints = servers.write_endpoints(
         folder / "endpoints.yml",
         action_server,
-        {"type": "SQL", "dialect": "sqlite", "db": str(folder / "tracker.db")},
+        {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(folder / "tracker.db")},
     )
     server, port = servers.start_rasa_server(server_logs, endpoints, SEN_TELEGRAM_BRIDGE_SECRET=TEST_BRIDGE_SECRET)
     yield port
@@ -160,7 +165,11 @@ def _fresh_postgres_database() -> Iterator[str]:
     admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
     yield name
+    # A new connection: a test may have restarted the server meanwhile.
+    admin = psycopg2.connect(POSTGRES_DSN)
+    admin.autocommit = True
     with admin.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
@@ -228,7 +237,7 @@ def rasa_postgres(
         folder / "endpoints.yml",
         action_server_postgres,
         {
-            "type": "SQL",
+            "type": servers.TRACKER_STORE,
             "dialect": "postgresql",
             "url": params.get("host", "127.0.0.1"),
             "port": int(params.get("port", 5432)),

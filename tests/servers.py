@@ -14,6 +14,7 @@ from bot.run import Service, wait_until_healthy
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "sen-support.tar.gz"
+TRACKER_STORE = "bot.tracker_store.SessionTrackerStore"
 
 
 def free_port() -> int:

@@ -34,7 +34,7 @@ class Assistant:
         )
         endpoints = servers.write_endpoints(
             self.folder / "endpoints.yml", action_port,
-            {"type": "SQL", "dialect": "sqlite", "db": str(self.folder / "tracker.db")},
+            {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(self.folder / "tracker.db")},
         )
         rasa, self.port = servers.start_rasa_server(self.folder, endpoints)
         self.running = [rasa, action]

@@ -2,7 +2,7 @@
 
 Configured in ``credentials.yml`` as ``bot.webchat.channel.WebChatInput``. It is
 Rasa 3.6's ``SocketIOInput`` (same events, same ``socketio`` channel name, so
-account links and the audit trail say "socketio") with three changes:
+account links and the audit trail say "socketio") with four changes:
 
 - the socket joins its session's room before the session is confirmed (Rasa 3.6
   calls python-socketio 5's ``enter_room`` coroutine without awaiting it, so
@@ -11,7 +11,10 @@ account links and the audit trail say "socketio") with three changes:
   with ``crypto.getRandomValues``); anything else gets a fresh random id, so a
   chat user can never be a short, guessable sender id;
 - a message is taken only for the session its socket asked for, and the client's
-  metadata is not passed on.
+  metadata is not passed on;
+- messages pass through ``bot.rasa_channels.guarded``, as on the other channels:
+  an empty or overlong message gets a kind reply, and a failed turn gets "please
+  send it again in a moment".
 """
 from __future__ import annotations
 
@@ -24,10 +27,11 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot.rasa_channels import guarded, watch_failures
+
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32,128}")
-MAX_MESSAGE = 2000
 
 
 class WebChatInput(SocketIOInput):
@@ -38,7 +42,9 @@ class WebChatInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = guarded(on_new_message)
         blueprint = super().blueprint(on_new_message)
+        watch_failures(blueprint)
         sio = self.sio
         namespace = self.namespace
 
@@ -61,9 +67,9 @@ class WebChatInput(SocketIOInput):
                 logger.debug("Ignored a web chat message from a socket without that session.")
                 return
             text = data.get("message")
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str):
                 return
             output = SocketIOOutput(sio, self.bot_message_evt)
-            await on_new_message(UserMessage(text[:MAX_MESSAGE], output, session_id, input_channel=self.name()))
+            await on_new_message(UserMessage(text, output, session_id, input_channel=self.name()))
 
         return blueprint

@@ -1,0 +1,206 @@
+"""The tracker store (bot/tracker_store.py) on SQLite and PostgreSQL, and the channels' guard."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActiveLoop,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot import rasa_channels
+from bot.tracker_store import SessionTrackerStore, TrackerStoreUnavailable, expose_failures, session_length
+from tests import conftest, servers
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(servers.ROOT / "domain"))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_config(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    if request.param == "sqlite":
+        yield {"dialect": "sqlite", "db": str(tmp_path / "tracker.db")}
+    else:
+        for name in conftest._fresh_postgres_database():
+            yield {"dialect": "postgresql", "host": "127.0.0.1", "port": 5432, "username": "postgres", "db": name}
+
+
+def make_store(domain: Domain, config: dict[str, Any], **extra: Any) -> SessionTrackerStore:
+    return SessionTrackerStore(domain=domain, **config, **extra)
+
+
+def question_turn(number: int) -> list[Any]:
+    return [
+        UserUttered(f"question {number}", {"name": "ask_core_offer", "confidence": 1.0}),
+        ActionExecuted("action_answer_question"),
+        BotUttered(f"answer {number}"),
+        SlotSet("last_topic", "core_offer"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+async def play_turns(store: SessionTrackerStore, sender: str, turns: int, domain: Domain) -> DialogueStateTracker:
+    """Retrieve, add one question turn and save, ``turns`` times, as the Rasa server does."""
+    for number in range(turns):
+        tracker = await store.get_or_create_tracker(sender)
+        for event in question_turn(number):
+            tracker.update(event, domain)
+        await store.save(tracker)
+    return await store.retrieve(sender)
+
+
+def stored_rows(store: SessionTrackerStore, sender: str) -> list[str]:
+    with store.session_scope() as session:
+        return [row.type_name for row in session.query(store.SQLEvent).filter_by(sender_id=sender).order_by(store.SQLEvent.id)]
+
+
+def test_a_long_conversation_rolls_into_new_sessions_and_keeps_every_event(domain: Domain, store_config: dict[str, Any]) -> None:
+    store = make_store(domain, store_config, max_session_events=30)
+    tracker = asyncio.run(play_turns(store, "long-talk", 40, domain))
+
+    # What a turn loads stays bounded by the limit, whatever the length of the conversation.
+    assert session_length(tracker) < 30 + 5
+    assert tracker.get_slot("last_topic") == "core_offer"
+    assert isinstance(tracker.events[0], SessionStarted)
+    assert [e.action_name for e in tracker.events if isinstance(e, ActionExecuted)][-2:] == [
+        "action_answer_question", "action_listen",
+    ]
+    # Nothing is lost or written twice: every user message is in the table once, in order.
+    full = asyncio.run(store.retrieve_full_tracker("long-talk"))
+    said = [e.text for e in full.events if isinstance(e, UserUttered)]
+    assert said == [f"question {n}" for n in range(40)]
+    rows = stored_rows(store, "long-talk")
+    assert rows.count("session_started") > 3
+    assert rows.count("bot") == 40
+    store.engine.dispose()
+
+
+def test_a_rolled_session_carries_the_active_form_and_its_requested_slot(domain: Domain, tmp_path: Path) -> None:
+    store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")}, max_session_events=10)
+
+    async def scenario() -> DialogueStateTracker:
+        tracker = await store.get_or_create_tracker("form-user")
+        for event in [
+            UserUttered("start a plan for Amy", {"name": "start_plan", "confidence": 1.0}),
+            ActionExecuted("action_start_plan"),
+            SlotSet("plan_id", "17"),
+            ActionExecuted("plan_form"),
+            ActiveLoop("plan_form"),
+            SlotSet("requested_slot", "plan_answer"),
+            BotUttered("What are Amy's strengths?"),
+            ActionExecuted("action_listen"),
+        ]:
+            tracker.update(event, domain)
+        await store.save(tracker)
+        tracker = await store.retrieve("form-user")
+        for event in [
+            UserUttered("she loves drawing", {"name": "inform", "confidence": 1.0}),
+            SlotSet("plan_answer", None),
+            ActionExecuted("plan_form"),
+            SlotSet("requested_slot", "plan_answer"),
+            BotUttered("What does she find hard?"),
+            ActionExecuted("action_listen"),
+        ]:
+            tracker.update(event, domain)
+        await store.save(tracker)
+        return await store.retrieve("form-user")
+
+    rolled = asyncio.run(scenario())
+    assert isinstance(rolled.events[0], SessionStarted)
+    assert rolled.active_loop_name == "plan_form"
+    assert rolled.get_slot("requested_slot") == "plan_answer"
+    assert rolled.get_slot("plan_id") == "17"
+    assert rolled.latest_action_name == "action_listen"
+    assert [e.action_name for e in rolled.events if isinstance(e, ActionExecuted)][-2:] == ["plan_form", "action_listen"]
+    store.engine.dispose()
+
+
+def test_saving_the_same_turn_twice_writes_nothing_twice(domain: Domain, tmp_path: Path) -> None:
+    store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")})
+
+    async def scenario() -> None:
+        tracker = await store.get_or_create_tracker("twice")
+        for event in question_turn(1):
+            tracker.update(event, domain)
+        await store.save(tracker)
+        await store.save(tracker)
+
+    asyncio.run(scenario())
+    assert stored_rows(store, "twice").count("user") == 1
+    store.engine.dispose()
+
+
+def test_an_unreachable_database_is_reported_after_waiting(domain: Domain, tmp_path: Path) -> None:
+    store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")}, retry_seconds=0.5)
+    gone = SessionTrackerStore.__new__(SessionTrackerStore)
+    gone.__dict__.update(store.__dict__)
+    gone.engine = __import__("sqlalchemy").create_engine("postgresql://postgres@127.0.0.1:9/none", pool_pre_ping=True)
+    gone.sessionmaker = __import__("sqlalchemy").orm.sessionmaker(bind=gone.engine)
+    started = time.monotonic()
+    with pytest.raises(TrackerStoreUnavailable):
+        asyncio.run(gone.retrieve("anyone"))
+    assert 0.3 < time.monotonic() - started < 5
+    store.engine.dispose()
+
+
+def test_failures_are_no_longer_hidden_by_rasas_fail_safe(domain: Domain, tmp_path: Path) -> None:
+    store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")})
+
+    class Processor:
+        tracker_store = FailSafeTrackerStore(store)
+
+    class Agent:
+        tracker_store = FailSafeTrackerStore(store)
+        processor = Processor()
+
+    agent = Agent()
+    expose_failures(agent)
+    assert agent.tracker_store is store and agent.processor.tracker_store is store
+    store.engine.dispose()
+
+
+def run_guarded(handler: Any, text: str) -> list[str]:
+    output = CollectingOutputChannel()
+    asyncio.run(rasa_channels.guarded(handler)(UserMessage(text, output, "someone", input_channel="rest")))
+    return [message.get("text") for message in output.messages]
+
+
+def test_the_guard_answers_bad_input_kindly_without_reaching_the_assistant() -> None:
+    reached: list[str] = []
+
+    async def assistant(message: UserMessage) -> None:
+        reached.append(message.text)
+        await message.output_channel.send_response(message.sender_id, {"text": "an answer"})
+
+    assert run_guarded(assistant, "   \n ") == [rasa_channels.EMPTY]
+    assert run_guarded(assistant, "\x00\x01") == [rasa_channels.EMPTY]
+    assert run_guarded(assistant, "a" * (rasa_channels.MAX_MESSAGE + 1)) == [rasa_channels.TOO_LONG]
+    assert reached == []
+    assert run_guarded(assistant, "what is sen\x00 support? 🙂 <b>bold</b> مرحبا") == ["an answer"]
+    assert reached == ["what is sen support? 🙂 <b>bold</b> مرحبا"]
+
+
+def test_the_guard_turns_failures_and_silence_into_try_again() -> None:
+    async def broken(message: UserMessage) -> None:
+        await message.output_channel.send_response(message.sender_id, {"text": "half an answer"})
+        raise ConnectionError("the database went away")
+
+    async def silent(message: UserMessage) -> None:
+        return None
+
+    assert run_guarded(broken, "hello") == ["half an answer", rasa_channels.TRY_AGAIN]
+    assert run_guarded(silent, "hello") == [rasa_channels.TRY_AGAIN]
