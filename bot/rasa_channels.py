@@ -37,9 +37,11 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import rasa_tuning
 from bot.tracker_store import expose_failures
 
 logger = logging.getLogger(__name__)
+rasa_tuning.apply()
 
 MAX_MESSAGE = 5000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -24,7 +24,8 @@ It changes four things:
   tells the user to try again in a moment (``bot/rasa_channels.py``).
 
 Saving uses the number of events the turn loaded instead of counting them again,
-and two indexes let the latest session be found without reading older ones.
+and two indexes let the latest session be found without reading older ones. On
+SQLite (one machine, ``make run``) the database is kept in write-ahead mode.
 """
 from __future__ import annotations
 
@@ -93,6 +94,18 @@ def session_length(tracker: DialogueStateTracker) -> int:
     return count
 
 
+def _sqlite_write_ahead(connection: Any, _record: Any) -> None:
+    """SQLite in write-ahead mode: readers never wait for a writer, and a commit needs no full sync.
+
+    A commit survives the server process crashing; only the machine losing power can
+    undo the last turns written.
+    """
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class SessionTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, with long sessions rolled over and outages waited out."""
 
@@ -108,7 +121,14 @@ class SessionTrackerStore(SQLTrackerStore):
         self.retry_seconds = float(retry_seconds)
         url = self.engine.url
         self.engine.dispose()
-        self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+        if url.get_backend_name() == "sqlite":
+            # One kept connection per thread instead of opening the file for every query.
+            self.engine = sa.create_engine(
+                url, poolclass=sa.pool.QueuePool, pool_size=4, connect_args={"check_same_thread": False}
+            )
+            sa.event.listen(self.engine, "connect", _sqlite_write_ahead)
+        else:
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self._add_indexes()
 

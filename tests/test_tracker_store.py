@@ -204,3 +204,37 @@ def test_the_guard_turns_failures_and_silence_into_try_again() -> None:
 
     assert run_guarded(broken, "hello") == ["half an answer", rasa_channels.TRY_AGAIN]
     assert run_guarded(silent, "hello") == [rasa_channels.TRY_AGAIN]
+
+
+def test_action_server_replies_are_still_validated_without_checking_the_schema_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    from jsonschema import ValidationError
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+
+    from bot import rasa_tuning
+
+    rasa_tuning.apply()
+    rasa_tuning.action_reply_validator()  # the schema is checked once, when its validator is made
+    schema_checks: list[int] = []
+    cls = validator_for(RemoteAction.action_response_format_spec())
+    monkeypatch.setattr(cls, "check_schema", classmethod(lambda _cls, schema, **kw: schema_checks.append(1)))
+    action = RemoteAction("action_answer_question", None)
+    assert action._validate_action_result({"events": [{"event": "slot", "name": "x", "value": 1}], "responses": []})
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action._validate_action_result({"events": "not a list", "responses": []})
+    assert schema_checks == [], "no check of the schema per reply"
+
+
+def test_event_classes_are_found_by_name_as_before() -> None:
+    from rasa.shared.core.events import Event
+
+    from bot import rasa_tuning
+
+    rasa_tuning.apply()
+    assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("session_started") is SessionStarted
+    assert Event.resolve_by_type("no_such_event", default=BotUttered) is BotUttered
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    restored = Event.from_parameters({"event": "slot", "name": "last_topic", "value": "core_offer"})
+    assert restored == SlotSet("last_topic", "core_offer")
