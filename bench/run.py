@@ -84,13 +84,18 @@ async def conversations(url: str, texts: list[str], concurrent: int, turns: int,
 def sequential(url: str, texts: list[str], conversations_count: int, turns: int) -> dict[str, Any]:
     """One message at a time: ``conversations_count`` conversations of ``turns`` turns, one after another."""
     latencies: list[float] = []
+    first: list[float] = []
+    later: list[float] = []
+    run_id = int(time.time())
 
     async def run() -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
             for conversation in range(conversations_count):
                 for turn in range(turns):
                     text = texts[(conversation * turns + turn) % len(texts)]
-                    latencies.append(await send(session, url, f"bench-seq-{conversation}", text))
+                    latency = await send(session, url, f"bench-seq-{run_id}-{conversation}", text)
+                    latencies.append(latency)
+                    (first if turn == 0 else later).append(latency)
 
     started = time.perf_counter()
     asyncio.run(run())
@@ -101,6 +106,8 @@ def sequential(url: str, texts: list[str], conversations_count: int, turns: int)
         "messages": len(latencies),
         "throughput_msgs_per_s": round(len(latencies) / elapsed, 1),
         **summary(latencies),
+        "first_turns": summary(first),
+        "later_turns": summary(later),
     }
 
 
@@ -173,6 +180,16 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
     try:
         results.update(measure(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", texts, long_turns))
         results["memory_mb"] = {"rasa_server": rss_mb(rasa.process.pid), "action_server": rss_mb(action.process.pid)}
+        rasa.stop()
+        # The same long conversation with sessions never rolled over, as stock Rasa keeps them.
+        unbounded = servers.write_endpoints(
+            logs / "unbounded.yml", action_port,
+            {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(logs / "unbounded.db"),
+             "max_session_events": 10**9},
+        )
+        rasa, rasa_port = servers.start_rasa_server(logs, unbounded)
+        url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        results["long_conversation_unbounded"] = asyncio.run(long_conversation(url, texts, long_turns))
     finally:
         rasa.stop()
         action.stop()

@@ -317,7 +317,7 @@ def main(argv: list[str]) -> int:
         os.environ,
         **stores,
         DATABASE_URL=database,
-        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{layout.action_proxy_port}/webhook",
         SEN_PUBLIC_URL=os.environ.get("SEN_PUBLIC_URL", public),
         SEN_CHAT_SERVER=os.environ.get("SEN_CHAT_SERVER", public),

@@ -292,7 +292,7 @@ def main(argv: list[str]) -> int:
 
     env = dict(
         os.environ,
-        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )

@@ -158,6 +158,14 @@ class SessionTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
 
+    async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
+        """A new conversation's tracker, saved with the rest of its first turn rather than on its own."""
+        tracker = self.init_tracker(sender_id)
+        if append_action_listen:
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        setattr(tracker, STORED, 0)
+        return tracker
+
     def _load(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> list[dict[str, Any]]:
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).with_entities(

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any, Optional
 
+from bot import settings
 from bot.run import Service, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,7 +37,8 @@ def start(name: str, command: list[str], health_url: str, log: Path, env: dict[s
 
 
 def base_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", SEN_COUNCIL="norfolk")
+    env = dict(os.environ, SEN_COUNCIL="norfolk")
+    env.update(settings.tensorflow_env())
     env.update(extra)
     return env
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import secrets
 import signal
 import subprocess
 import threading
@@ -174,6 +175,33 @@ def test_fifty_concurrent_conversations_of_twenty_turns_lose_and_repeat_nothing(
         said = [text for kind, text in rows if kind == "user"]
         assert said == [f"{texts[(index * 20 + turn) % len(texts)]} ({turn})" for turn in range(20)], sender
         assert Counter(kind for kind, _ in rows)["bot"] == sum(received[sender]), sender
+
+
+# The web chat through nginx ----------------------------------------------------------------
+
+
+async def test_web_chats_over_socketio_long_polling_through_nginx(scaled: Deployment) -> None:
+    """socket.io's polling needs every request of a socket on one server: nginx keeps it there."""
+    from tests.test_webchat_server import _socket
+
+    chats = [await _socket(scaled.public_port) for _ in range(3)]
+    try:
+        for client, confirmed, replies in chats:
+            session = secrets.token_hex(32)
+            await client.emit("session_request", {"session_id": session})
+            assert await asyncio.wait_for(confirmed.get(), 30) == session
+            for question in ("what does assess plan do review mean", "who is the SENCO?"):
+                await client.emit("user_uttered", {"message": question, "session_id": session})
+                texts = [(await asyncio.wait_for(replies.get(), 60))["text"]]
+                try:
+                    while True:
+                        texts.append((await asyncio.wait_for(replies.get(), 1.5))["text"])
+                except asyncio.TimeoutError:
+                    pass
+                assert "Source:" in "\n".join(texts), texts
+    finally:
+        for client, _, _ in chats:
+            await client.disconnect()
 
 
 # Odd input ----------------------------------------------------------------------------
