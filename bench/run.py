@@ -35,6 +35,7 @@ from bench import lookups
 from bench.stats import summary
 from bot.store import migrate
 from tests import deployment, servers
+from tests.conftest import _fresh_postgres_database, lock_prefix, postgres_url
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 HELDOUT = servers.ROOT / "tests" / "data" / "nlu_heldout.yml"
@@ -199,38 +200,23 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
 
 def scaled(long_turns: int, rasa: int = 2, actions: int = 2) -> dict[str, Any]:
     """The scaled deployment (bot/deploy.py) on the machine's PostgreSQL and Redis, through nginx."""
-    import psycopg2
-
     texts = questions()
-    name = f"sen_bench_{int(time.time())}"
-    admin = psycopg2.connect(POSTGRES_DSN)
-    admin.autocommit = True
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
-    url = f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
-    folder = Path(tempfile.mkdtemp(prefix="sen-bench-scaled-"))
     results: dict[str, Any] = {
         "layout": f"{rasa} Rasa servers, {actions} action servers, nginx", "tracker_store": "PostgreSQL, Redis lock store",
     }
-    started = time.perf_counter()
-    running = deployment.start(folder, url, name.replace("_", ""), rasa=rasa, actions=actions, SEN_DEMO="0")
-    results["startup_s"] = round(time.perf_counter() - started, 1)
-    try:
-        results.update(measure(f"{running.url}/webhooks/rest/webhook", texts, long_turns))
-        results["memory_mb"] = {
-            service["name"]: rss_mb(service["pid"]) for service in running.state()["services"]
-        }
-    finally:
-        running.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-        with admin.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                (name,),
-            )
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.close()
+    for name in _fresh_postgres_database():
+        folder = Path(tempfile.mkdtemp(prefix="sen-bench-scaled-"))
+        started = time.perf_counter()
+        running = deployment.start(folder, postgres_url(name), lock_prefix(name), rasa=rasa, actions=actions, SEN_DEMO="0")
+        results["startup_s"] = round(time.perf_counter() - started, 1)
+        try:
+            results.update(measure(f"{running.url}/webhooks/rest/webhook", texts, long_turns))
+            results["memory_mb"] = {
+                service["name"]: rss_mb(service["pid"]) for service in running.state()["services"]
+            }
+        finally:
+            running.stop()
+            shutil.rmtree(folder, ignore_errors=True)
     return results
 
 

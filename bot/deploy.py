@@ -45,6 +45,7 @@ from bot.run import (
     find_model,
     port_in_use,
     prepare_demo,
+    stop_all,
     telegram_service,
     wait_until_healthy,
 )
@@ -370,11 +371,7 @@ def main(argv: list[str]) -> int:
         print(problem, file=sys.stderr)
         return 1
     finally:
-        for service in reversed(running):
-            service.stop()
-        if record.exists():
-            record.unlink()
-        print("Stopped.", flush=True)
+        stop_all(running, record)
 
 
 if __name__ == "__main__":

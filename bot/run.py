@@ -252,6 +252,15 @@ def prepare_demo() -> str:
         return admin.demo_banner(demo.codes(session, found))
 
 
+def stop_all(running: list[Service], record: Path) -> None:
+    """Stop every service, last started first, and remove the running copy's record."""
+    for service in reversed(running):
+        service.stop()
+    if record.exists():
+        record.unlink()
+    print("Stopped.", flush=True)
+
+
 def stop_running() -> int:
     """Ask a copy started in another terminal to stop, as Ctrl-C would."""
     record = pid_file()
@@ -331,11 +340,7 @@ def main(argv: list[str]) -> int:
         print(problem, file=sys.stderr)
         return 1
     finally:
-        for service in reversed(running):
-            service.stop()
-        if record.exists():
-            record.unlink()
-        print("Stopped.", flush=True)
+        stop_all(running, record)
 
 
 if __name__ == "__main__":

@@ -167,7 +167,11 @@ def _fresh_postgres_database() -> Iterator[str]:
         cursor.execute(f'CREATE DATABASE "{name}"')
     admin.close()
     yield name
-    # A new connection: a test may have restarted the server meanwhile.
+    drop_postgres_database(name)
+
+
+def drop_postgres_database(name: str) -> None:
+    """Drop a database, ending its connections first (on a new connection: the server may have restarted)."""
     admin = psycopg2.connect(POSTGRES_DSN)
     admin.autocommit = True
     with admin.cursor() as cursor:

@@ -361,3 +361,39 @@ def test_a_database_restarted_mid_conversation_loses_no_saved_answer(scaled: Dep
     for answer in ANSWERS[:6]:
         assert answer in said
     assert psycopg2.connect(conftest.POSTGRES_DSN).close() is None
+
+
+# The deployment's own pieces ----------------------------------------------------------
+
+
+def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path: Path) -> None:
+    from bot import deploy
+
+    layout = deploy.Layout(public_port=8181, action_proxy_port=8155, rasa_ports=[6001, 6002, 6003],
+                           action_ports=[6101, 6102], web_port=6200)
+    config = deploy.write_nginx_config(layout, tmp_path / "nginx")
+    site = (tmp_path / "nginx" / "sen-support.conf").read_text()
+    assert site.count("server 127.0.0.1:6003") == 2, "both Rasa upstreams (REST and sticky socket.io) list it"
+    assert "server 127.0.0.1:6102" in site and "listen 8181;" in site and "listen 127.0.0.1:8155;" in site
+    assert "${" not in site.split("\n", 3)[3], "every value is filled in"
+    checked = subprocess.run([deploy.nginx_path(), "-t", "-e", str(tmp_path / "nginx" / "error.log"), "-c", str(config)],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_the_deployment_reads_its_stores_from_two_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import deploy
+
+    monkeypatch.setenv("SEN_REDIS_PREFIX", "schoolsA1")
+    values = deploy.store_environment("postgresql://sen:secret@db.example:6543/plans", "redis://cache.example:6380/2")
+    assert values == {
+        "SEN_PG_HOST": "db.example", "SEN_PG_PORT": "6543", "SEN_PG_USER": "sen", "SEN_PG_PASSWORD": "secret",
+        "SEN_PG_DATABASE": "plans", "SEN_REDIS_HOST": "cache.example", "SEN_REDIS_PORT": "6380",
+        "SEN_REDIS_DB": "2", "SEN_REDIS_PREFIX": "schoolsA1",
+    }
+    monkeypatch.setenv("SEN_REDIS_PREFIX", "not_allowed")
+    with pytest.raises(ValueError, match="letters and digits"):
+        deploy.store_environment("postgresql://localhost/x", "redis://localhost")
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///x.db")
+    with pytest.raises(ValueError, match="PostgreSQL"):
+        deploy.database_url()
