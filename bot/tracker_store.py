@@ -220,9 +220,22 @@ class SessionTrackerStore(SQLTrackerStore):
         try:
             stored = await asyncio.to_thread(self._write, tracker.sender_id, events, known)
         except (sa.exc.OperationalError, sa.exc.InterfaceError):
-            # The commit may or may not have happened: count what is there before trying again.
-            stored = await self._patiently(self._write, tracker.sender_id, events, None)
+            stored = await self._patiently(self._write_again, tracker.sender_id, events, known)
         setattr(tracker, STORED, stored)
+
+    def _write_again(self, sender_id: Text, events: list[Event], known_stored: Optional[int]) -> int:
+        """After a write that failed: the commit may still have happened, so look before writing."""
+        if events and known_stored is not None and known_stored < len(events):
+            last = events[-1]
+            with self.session_scope() as session:
+                committed = session.query(self.SQLEvent.id).filter(
+                    self.SQLEvent.sender_id == sender_id,
+                    self.SQLEvent.type_name == last.type_name,
+                    self.SQLEvent.timestamp == last.timestamp,
+                ).first()
+            if committed is not None:
+                return len(events)
+        return self._write(sender_id, events, known_stored)
 
 
 def expose_failures(agent: Any) -> None:

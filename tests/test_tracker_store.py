@@ -238,3 +238,28 @@ def test_event_classes_are_found_by_name_as_before() -> None:
         Event.resolve_by_type("no_such_event")
     restored = Event.from_parameters({"event": "slot", "name": "last_topic", "value": "core_offer"})
     assert restored == SlotSet("last_topic", "core_offer")
+
+
+@pytest.mark.parametrize("commits", [True, False], ids=["committed", "not-committed"])
+def test_a_write_that_fails_is_written_again_exactly_once(domain: Domain, store_config: dict[str, Any], commits: bool) -> None:
+    """A connection lost around the commit: the turn's events end up in the table once, whichever side of it."""
+    import sqlalchemy
+
+    store = make_store(domain, store_config)
+    real_write = store._write
+    calls: list[int] = []
+
+    def flaky_write(sender_id: str, events: list[Any], known: Any) -> int:
+        calls.append(1)
+        if len(calls) == 2:  # the second turn's first attempt
+            if commits:
+                real_write(sender_id, events, known)
+            raise sqlalchemy.exc.OperationalError("COMMIT", {}, ConnectionError("connection lost"))
+        return real_write(sender_id, events, known)
+
+    store._write = flaky_write
+    tracker = asyncio.run(play_turns(store, "flaky", 3, domain))
+    assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["question 0", "question 1", "question 2"]
+    rows = stored_rows(store, "flaky")
+    assert rows.count("user") == 3 and rows.count("bot") == 3
+    store.engine.dispose()
