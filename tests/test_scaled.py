@@ -287,18 +287,18 @@ def test_a_server_killed_mid_conversation_loses_nothing_and_comes_back(scaled: D
 
 @pytest.mark.restarts_services
 def test_a_message_in_flight_when_its_server_dies_gets_try_again(scaled: Deployment) -> None:
-    """A message whose Rasa server dies while it runs gets "send it again", not silence."""
+    """A message whose action server dies while it runs gets "send it again", not silence."""
     sender = f"inflight-{uuid.uuid4().hex[:8]}"
-    port = scaled.port_of("Rasa server 2")
-    direct = f"http://127.0.0.1:{port}"
-    deployment.say(direct, sender, "hello")
+    deployment.say(scaled.url, sender, "hello")
     result: dict[str, Any] = {}
-    # Every action call goes to action server 2 alone while action server 1 is stopped.
-    pid = scaled.kill("action server 1")
+    thread = threading.Thread(
+        target=lambda: result.update(reply=deployment.say(scaled.url, sender, "what is the SEN register?"))
+    )
+    # The launcher is paused, so nothing is started again until the message has failed;
+    # with action server 1 gone, every action call goes to action server 2.
+    os.kill(scaled.process.pid, signal.SIGSTOP)
     try:
-        thread = threading.Thread(
-            target=lambda: result.update(reply=deployment.say(scaled.url, sender, "what is the SEN register?"))
-        )
+        first = scaled.kill("action server 1")
         victim = scaled.service("action server 2")["pid"]
         os.killpg(victim, signal.SIGSTOP)  # the action call hangs...
         thread.start()
@@ -306,9 +306,10 @@ def test_a_message_in_flight_when_its_server_dies_gets_try_again(scaled: Deploym
         os.killpg(victim, signal.SIGKILL)  # ...and its server dies under it
         thread.join(120)
     finally:
-        scaled.wait_restarted("action server 1", pid)
+        os.kill(scaled.process.pid, signal.SIGCONT)
     status, replies = result["reply"]
     assert status == 200 and text_of(replies).strip() == TRY_AGAIN
+    scaled.wait_restarted("action server 1", first)
     scaled.wait_restarted("action server 2", victim)
     assert "Source:" in text_of(deployment.say(scaled.url, sender, "what is the SEN register?")[1])
 
