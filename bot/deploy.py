@@ -30,7 +30,7 @@ import string
 import sys
 import time
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -197,22 +197,23 @@ def nginx_path() -> str:
 
 @dataclass
 class Watched:
-    """A service of the deployment and how often it has had to be started again."""
+    """A service of the deployment, started again whenever it stops."""
 
     service: Service
-    restarts: int = 0
-    next_start: float = 0.0
-    pauses: list[float] = field(default_factory=list)
+    started_at: float = 0.0
+    next_start: Optional[float] = None  # set while it is stopped and waiting to start again
+    pause: float = 0.0
 
-    def restart_due(self, now: float) -> bool:
-        return self.service.exited() is not None and now >= self.next_start
+    def start(self, env: dict[str, str]) -> None:
+        self.service.start(env)
+        self.started_at, self.next_start = time.monotonic(), None
 
-    def note_stopped(self, now: float, started_at: float) -> None:
-        # A process that ran for a while gets the short pause again.
-        quick = now - started_at < 60
-        pause = min(RESTART_PAUSE[1], (self.pauses[-1] * 2 if quick and self.pauses else RESTART_PAUSE[0]))
-        self.pauses.append(pause)
-        self.next_start = now + pause
+    def stopped(self, now: float) -> float:
+        """Plan the next start; the pause doubles while the process keeps stopping within a minute."""
+        quick = now - self.started_at < 60
+        self.pause = min(RESTART_PAUSE[1], self.pause * 2) if quick and self.pause else RESTART_PAUSE[0]
+        self.next_start = now + self.pause
+        return self.pause
 
 
 def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Path) -> list[Service]:
@@ -328,7 +329,6 @@ def main(argv: list[str]) -> int:
         env["SEN_TELEGRAM_BRIDGE_SECRET"] = settings.telegram_bridge_secret()
     running = build_services(layout, model, log_dir, write_nginx_config(layout, state / "nginx"))
     watched = [Watched(service) for service in running]
-    started_at: dict[str, float] = {}
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -340,9 +340,8 @@ def main(argv: list[str]) -> int:
     record = state / "run.json"
     try:
         logger.info("Starting %d processes...", len(running))
-        for service in running:
-            service.start(env)
-            started_at[service.name] = time.monotonic()
+        for item in watched:
+            item.start(env)
         write_state(record, layout, running)
         if wait_until_healthy(running, lambda: stopping):
             print(banner(layout, log_dir), flush=True)
@@ -351,18 +350,15 @@ def main(argv: list[str]) -> int:
         while not stopping:
             now = time.monotonic()
             for item in watched:
-                service = item.service
-                code = service.exited()
+                code = item.service.exited()
                 if code is None:
                     continue
-                if item.next_start <= started_at[service.name]:
-                    item.note_stopped(now, started_at[service.name])
-                    print(f"The {service.name} stopped (exit code {code}); starting it again in "
-                          f"{item.pauses[-1]:g} s. See {service.log_path}.", file=sys.stderr, flush=True)
-                elif item.restart_due(now):
-                    item.restarts += 1
-                    service.start(env)
-                    started_at[service.name] = time.monotonic()
+                if item.next_start is None:
+                    pause = item.stopped(now)
+                    print(f"The {item.service.name} stopped (exit code {code}); starting it again in "
+                          f"{pause:g} s. See {item.service.log_path}.", file=sys.stderr, flush=True)
+                elif now >= item.next_start:
+                    item.start(env)
                     write_state(record, layout, running)
             time.sleep(0.2)
         print("Stopping...", flush=True)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+import sqlalchemy
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.domain import Domain
@@ -148,8 +149,8 @@ def test_an_unreachable_database_is_reported_after_waiting(domain: Domain, tmp_p
     store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")}, retry_seconds=0.5)
     gone = SessionTrackerStore.__new__(SessionTrackerStore)
     gone.__dict__.update(store.__dict__)
-    gone.engine = __import__("sqlalchemy").create_engine("postgresql://postgres@127.0.0.1:9/none", pool_pre_ping=True)
-    gone.sessionmaker = __import__("sqlalchemy").orm.sessionmaker(bind=gone.engine)
+    gone.engine = sqlalchemy.create_engine("postgresql://postgres@127.0.0.1:9/none", pool_pre_ping=True)
+    gone.sessionmaker = sqlalchemy.orm.sessionmaker(bind=gone.engine)
     started = time.monotonic()
     with pytest.raises(TrackerStoreUnavailable):
         asyncio.run(gone.retrieve("anyone"))
@@ -243,8 +244,6 @@ def test_event_classes_are_found_by_name_as_before() -> None:
 @pytest.mark.parametrize("commits", [True, False], ids=["committed", "not-committed"])
 def test_a_write_that_fails_is_written_again_exactly_once(domain: Domain, store_config: dict[str, Any], commits: bool) -> None:
     """A connection lost around the commit: the turn's events end up in the table once, whichever side of it."""
-    import sqlalchemy
-
     store = make_store(domain, store_config)
     real_write = store._write
     calls: list[int] = []
