@@ -1,4 +1,5 @@
 """Helpers shared by several actions."""
+
 from __future__ import annotations
 
 from typing import Any, Iterable, Optional

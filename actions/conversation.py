@@ -1,4 +1,5 @@
 """The menu of what the assistant can do, and handing over to a person."""
+
 from __future__ import annotations
 
 from typing import Any

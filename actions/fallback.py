@@ -1,4 +1,5 @@
 """Honest replies when a message is out of scope or not understood."""
+
 from __future__ import annotations
 
 from typing import Any

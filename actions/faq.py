@@ -1,4 +1,5 @@
 """Answering questions from the knowledge base, and "tell me more"."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -8,6 +8,7 @@ and puts the next question in ``plan_prompt`` for ``action_ask_plan_answer``.
 The walk's position is kept with the draft, not in the conversation, so it
 survives restarts and moves between channels.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
 from actions.records import (
-    HOW_TO_LINK, links_codes_first, button_pupil_id, document_links, in_thread, school_name, store_guard, viewer_of,
+    HOW_TO_LINK,
+    links_codes_first,
+    button_pupil_id,
+    document_links,
+    in_thread,
+    school_name,
+    store_guard,
+    viewer_of,
 )
 from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
 from bot import dates
@@ -61,8 +69,11 @@ def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[
         found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_plan", pupil_id)
         if found.outcome != "found":
             school = school_name(session, viewer)
-            return {"outcome": found.outcome, "school": school,
-                    "choices": [(p.id, p.label or p.full_name) for p in found.pupils]}
+            return {
+                "outcome": found.outcome,
+                "school": school,
+                "choices": [(p.id, p.label or p.full_name) for p in found.pupils],
+            }
         if resume_only and drafts.find_draft(session, viewer, found.pupil.id) is None:
             return {"outcome": "no_draft", "name": found.pupil.first_name, "pupil_id": found.pupil.id}
         draft = drafts.open_draft(session, viewer, found.pupil.id)
@@ -70,8 +81,14 @@ def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[
         state = _prepare(walker.resume(draft.state) if draft.resumed else draft.state, plan)
         revision = drafts.save_state(session, viewer, draft.plan_id, state)
         turn = walker.ask(state, draft.pupil_name, plan_values(plan))
-        return {"outcome": "opened", "draft": draft, "revision": revision, "turn": turn, "state": state,
-                "left": len(walker.unanswered(state))}
+        return {
+            "outcome": "opened",
+            "draft": draft,
+            "revision": revision,
+            "turn": turn,
+            "state": state,
+            "left": len(walker.unanswered(state)),
+        }
 
 
 class ActionStartPlan(Action):
@@ -82,34 +99,49 @@ class ActionStartPlan(Action):
 
     @links_codes_first
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         pupil_id = button_pupil_id(tracker)
         resume_only = latest_intent(tracker) == "resume_plan"
         reply = await in_thread(_open, tracker, pupil_id, resume_only)
         outcome = reply["outcome"]
         if outcome == "not_staff":
-            dispatcher.utter_message(text=(
-                "Recording SEN Support Plans is for school staff who have linked this chat. "
-                + (HOW_TO_LINK if not reply["linked"] else "Parents can ask \"what's in my child's plan?\".")
-            ))
+            dispatcher.utter_message(
+                text=(
+                    "Recording SEN Support Plans is for school staff who have linked this chat. "
+                    + (HOW_TO_LINK if not reply["linked"] else "Parents can ask \"what's in my child's plan?\".")
+                )
+            )
             return []
         if outcome == "ambiguous":
             intent = latest_intent(tracker) or "start_plan"
             dispatcher.utter_message(
                 text="I found more than one pupil with that name. Which one do you mean?",
-                buttons=[{"title": label, "payload": f'/{intent}{{"pupil_id": "{pid}"}}'} for pid, label in reply["choices"]],
+                buttons=[
+                    {"title": label, "payload": f'/{intent}{{"pupil_id": "{pid}"}}'} for pid, label in reply["choices"]
+                ],
             )
             return []
         if outcome == "no_name":
-            dispatcher.utter_message(text="Whose plan? Please include the pupil's name, for example \"new plan for Amy Carter\".")
+            dispatcher.utter_message(
+                text='Whose plan? Please include the pupil\'s name, for example "new plan for Amy Carter".'
+            )
             return []
         if outcome in ("not_found", "other_child"):
-            dispatcher.utter_message(text=f"I couldn't find a pupil by that name at {reply.get('school')}. Please check the spelling.")
+            dispatcher.utter_message(
+                text=f"I couldn't find a pupil by that name at {reply.get('school')}. Please check the spelling."
+            )
             return []
         if outcome == "no_draft":
             dispatcher.utter_message(
                 text=f"There's no plan in progress for {reply['name']}. Would you like to start one?",
-                buttons=[{"title": f"Start {reply['name']}'s plan", "payload": f'/start_plan{{"pupil_id": "{reply["pupil_id"]}"}}'}],
+                buttons=[
+                    {
+                        "title": f"Start {reply['name']}'s plan",
+                        "payload": f'/start_plan{{"pupil_id": "{reply["pupil_id"]}"}}',
+                    }
+                ],
             )
             return []
         draft: drafts.Draft = reply["draft"]
@@ -117,14 +149,18 @@ class ActionStartPlan(Action):
         if draft.resumed:
             opening = f"Carrying on with {draft.pupil_name}'s plan (version {draft.version}), where it was left."
         elif draft.updating:
-            opening = (f"Updating {draft.pupil_name}'s plan: version {draft.version}, starting from the current one. "
-                       "For each answer, say \"keep\" or type a new one.")
+            opening = (
+                f"Updating {draft.pupil_name}'s plan: version {draft.version}, starting from the current one. "
+                'For each answer, say "keep" or type a new one.'
+            )
         else:
             opening = f"Starting a new SEN Support Plan for {draft.pupil_name}, in {TOTAL_SECTIONS} sections."
-        dispatcher.utter_message(text=(
-            f"{opening} Every answer is saved as you go. You can say \"skip\", \"back\", \"change the strengths\", "
-            "\"where am I\" or \"stop for now\" at any time."
-        ))
+        dispatcher.utter_message(
+            text=(
+                f'{opening} Every answer is saved as you go. You can say "skip", "back", "change the strengths", '
+                '"where am I" or "stop for now" at any time.'
+            )
+        )
         prompt = "\n".join(turn.say) if turn.say else ""
         return [
             SlotSet("plan_id", str(draft.plan_id)),
@@ -150,10 +186,16 @@ def _summary(plan: SupportPlan, name: str) -> str:
     values = plan_values(plan)
     lines = [f"Here is {name}'s plan (version {plan.version}):"]
     labels = {
-        "level_of_need": "Level of need", "main_area_of_need": "Main area of need", "cluster_funding": "Cluster funding",
-        "interventions": "Interventions", "strengths": "Strengths", "finding_things_hard_when": "Finding things hard when",
-        "how_i_like_support": "How I like to be supported", "agreed_by_senco_name": "Agreed by",
-        "agreed_on": "Agreed on", "review_date": "Review date",
+        "level_of_need": "Level of need",
+        "main_area_of_need": "Main area of need",
+        "cluster_funding": "Cluster funding",
+        "interventions": "Interventions",
+        "strengths": "Strengths",
+        "finding_things_hard_when": "Finding things hard when",
+        "how_i_like_support": "How I like to be supported",
+        "agreed_by_senco_name": "Agreed by",
+        "agreed_on": "Agreed on",
+        "review_date": "Review date",
     }
     for key, label in labels.items():
         value = values.get(key)
@@ -170,7 +212,10 @@ class PlanRecording(Recording):
 
     noun = "plan"
     walk = walker.PLAN_WALK
-    confirm_buttons = [{"title": "Agree and save", "payload": "agree"}, {"title": "Stop for now", "payload": "stop for now"}]
+    confirm_buttons = [
+        {"title": "Agree and save", "payload": "agree"},
+        {"title": "Stop for now", "payload": "stop for now"},
+    ]
 
     def load(self, session: Any, viewer: records.Viewer, document_id: int) -> Optional[Loaded]:
         plan = drafts.load_plan(session, viewer, document_id)
@@ -179,7 +224,9 @@ class PlanRecording(Recording):
         state = _prepare(json.loads(plan.draft_state or "{}"), plan)
         return Loaded(plan, plan.pupil.first_name, state, plan_values(plan))
 
-    def save_answer(self, session: Any, viewer: records.Viewer, document_id: int, seen: int, turn: walker.Turn) -> drafts.SaveResult:
+    def save_answer(
+        self, session: Any, viewer: records.Viewer, document_id: int, seen: int, turn: walker.Turn
+    ) -> drafts.SaveResult:
         return drafts.save_answer(session, viewer, document_id, seen, turn.save, turn.target_position, turn.state)
 
     def save_state(self, session: Any, viewer: records.Viewer, document_id: int, state: dict[str, Any]) -> int:
@@ -197,7 +244,7 @@ class PlanRecording(Recording):
 
     def summary(self, loaded: Loaded) -> str:
         return _summary(loaded.document, loaded.name) + (
-            "\nIs this right? Say \"agree\" to save it as the agreed plan, or \"change ...\" to change a section."
+            '\nIs this right? Say "agree" to save it as the agreed plan, or "change ..." to change a section.'
         )
 
 

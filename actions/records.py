@@ -6,6 +6,7 @@ checked again like any typed name. Database work runs in a worker thread so
 the action server keeps serving other conversations meanwhile. Replies name
 pupils, but nothing about a pupil is ever written to the logs.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -154,12 +155,12 @@ def link_reply(reason: str, person: Optional[accounts.Person], described: str, t
         if person.kind == "staff":
             return (
                 f"Thank you, you're now linked as {described}. You can ask, for example, "
-                "\"which reviews are overdue?\", \"reviews due in the next 2 weeks\" or "
-                "\"when is Amy's next review?\". Say \"forget me on this device\" to unlink."
+                '"which reviews are overdue?", "reviews due in the next 2 weeks" or '
+                '"when is Amy\'s next review?". Say "forget me on this device" to unlink.'
             )
         return (
             f"Thank you, you're now linked as {described}. You can ask \"what's in my child's plan?\", "
-            "\"what are the targets?\" or \"when's the next review?\". Say \"forget me on this device\" to unlink."
+            '"what are the targets?" or "when\'s the next review?". Say "forget me on this device" to unlink.'
         )
     if reason == "throttled":
         return (
@@ -173,7 +174,9 @@ def link_reply(reason: str, person: Optional[accounts.Person], described: str, t
         return "That code has expired. Please ask the school for a new one."
     tries = "one more try" if tries_left == 1 else f"{tries_left} more tries"
     pause = f" You have {tries} before a short pause." if tries_left else ""
-    return f"Sorry, I don't recognise that code. Please check it and type it again, exactly as it was given to you.{pause}"
+    return (
+        f"Sorry, I don't recognise that code. Please check it and type it again, exactly as it was given to you.{pause}"
+    )
 
 
 class ActionLinkAccount(Action):
@@ -183,12 +186,14 @@ class ActionLinkAccount(Action):
         return "action_link_account"
 
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         code = find_code(tracker.latest_message.get("text") or "")
         if code is None:
             dispatcher.utter_message(
                 text="To link this chat, please type your code as it was given to you, for example "
-                "\"my code is ABCD-1234\". " + HOW_TO_LINK.split(". ")[0] + "."
+                '"my code is ABCD-1234". ' + HOW_TO_LINK.split(". ")[0] + "."
             )
             return []
         reason, person, described, left = await in_thread(_link, channel_of(tracker), tracker.sender_id, code)
@@ -213,7 +218,9 @@ class ActionUnlinkAccount(Action):
 
     @links_codes_first
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         had_link = await in_thread(_unlink, channel_of(tracker), tracker.sender_id)
         if had_link:
             dispatcher.utter_message(
@@ -239,10 +246,14 @@ class ActionWhoAmI(Action):
 
     @links_codes_first
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         described = await in_thread(_whoami, channel_of(tracker), tracker.sender_id)
         if described:
-            dispatcher.utter_message(text=f"This chat is linked as {described}. Say \"forget me on this device\" to unlink.")
+            dispatcher.utter_message(
+                text=f'This chat is linked as {described}. Say "forget me on this device" to unlink.'
+            )
         else:
             dispatcher.utter_message(text=f"This chat isn't linked to anyone. {HOW_TO_LINK}")
         return []
@@ -299,7 +310,11 @@ class PupilLookup(Action):
                 session, viewer, tracker.latest_message.get("text") or "", self.audit_action, button_id, context_id
             )
             reply: dict[str, Any] = {"outcome": found.outcome, "viewer": viewer}
-            record = records.read_record(session, viewer, found.pupil.id, self.audit_action) if found.outcome == "found" else None
+            record = (
+                records.read_record(session, viewer, found.pupil.id, self.audit_action)
+                if found.outcome == "found"
+                else None
+            )
             if record is not None:
                 reply["text"] = self.answer_with(session, record, viewer)
                 reply["pupil_id"] = found.pupil.id
@@ -318,7 +333,9 @@ class PupilLookup(Action):
 
     @links_codes_first
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         button_id = button_pupil_id(tracker)
         context_id = _pupil_id(tracker.get_slot("pupil_ref"))
         reply = await in_thread(self._look_up, tracker, button_id, context_id)
@@ -339,7 +356,9 @@ class PupilLookup(Action):
                 buttons=[self._button(pupil_id, label) for pupil_id, label in reply["choices"]],
             )
         elif outcome == "no_name":
-            dispatcher.utter_message(text="Which pupil do you mean? Please include their name, for example \"Amy Carter\".")
+            dispatcher.utter_message(
+                text='Which pupil do you mean? Please include their name, for example "Amy Carter".'
+            )
         elif outcome == "not_found":
             dispatcher.utter_message(
                 text=f"I couldn't find a pupil by that name at {reply['school']}. Please check the spelling, "
@@ -374,9 +393,14 @@ def _review_sentences(record: records.PupilRecord, viewer: records.Viewer) -> li
     if viewer.is_staff and (timing.none_booked or timing.long_gap or timing.overdue):
         lines.append(
             "The Code of Practice expects reviews with parents at least three times a year (paragraph 6.65), "
-            "so " + ("please book one." if timing.none_booked else
-                     "please hold it or book a new date." if timing.overdue else
-                     "that is more than about four months after the last one: consider an earlier date.")
+            "so "
+            + (
+                "please book one."
+                if timing.none_booked
+                else "please hold it or book a new date."
+                if timing.overdue
+                else "that is more than about four months after the last one: consider an earlier date."
+            )
         )
     elif viewer.is_parent and (timing.none_booked or timing.overdue):
         lines.append(
@@ -429,7 +453,10 @@ class ActionPupilTargets(PupilLookup):
         lines = _targets_text(record)
         if not lines:
             return f"{record.pupil.first_name}'s current plan has no targets recorded."
-        return f"{record.pupil.first_name}'s targets (plan agreed on {dates.long_date(record.plan.agreed_on)}):\n" + "\n".join(lines)
+        return (
+            f"{record.pupil.first_name}'s targets (plan agreed on {dates.long_date(record.plan.agreed_on)}):\n"
+            + "\n".join(lines)
+        )
 
 
 class ActionPupilSupport(PupilLookup):
@@ -447,7 +474,16 @@ class ActionPupilSupport(PupilLookup):
         if plan.interventions:
             parts.append(f"Interventions and adjustments: {plan.interventions}")
         for target in plan.targets:
-            bits = [b for b in (target.provision_what, target.provision_who, target.provision_when, target.provision_how_often) if b]
+            bits = [
+                b
+                for b in (
+                    target.provision_what,
+                    target.provision_who,
+                    target.provision_when,
+                    target.provision_how_often,
+                )
+                if b
+            ]
             if bits:
                 parts.append(f"• {', '.join(bits)}.")
         if plan.class_teacher_role:
@@ -518,11 +554,13 @@ def agenda_text(school: str, agenda: records.Agenda, overdue_first: bool) -> str
     ] + more(len(agenda.long_gap), agenda.long_gap_total)
     due_block = (
         f"Reviews due at {school} in the next {agenda.days} days ({agenda.due_total}):\n" + "\n".join(due)
-        if due else f"No reviews are due at {school} in the next {agenda.days} days."
+        if due
+        else f"No reviews are due at {school} in the next {agenda.days} days."
     )
     overdue_block = (
         f"Overdue reviews, not yet recorded as held ({agenda.overdue_total}):\n" + "\n".join(overdue)
-        if overdue else "No reviews are overdue."
+        if overdue
+        else "No reviews are overdue."
     )
     blocks = [overdue_block, due_block] if overdue_first else [due_block, overdue_block]
     if flagged:
@@ -541,7 +579,9 @@ class ActionReviewsDue(Action):
 
     @links_codes_first
     @store_guard
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         text = tracker.latest_message.get("text") or ""
         days = dates.days_asked(text)
         reply = await in_thread(_agenda, tracker, days)
@@ -549,15 +589,16 @@ class ActionReviewsDue(Action):
             if reply["linked"]:
                 dispatcher.utter_message(
                     text="Lists of reviews across the school are for school staff. You can ask about your own "
-                    "child, for example \"when's the next review?\"."
+                    'child, for example "when\'s the next review?".'
                 )
             else:
-                dispatcher.utter_message(text=f"Lists of reviews are for school staff who have linked this chat. {HOW_TO_LINK}")
+                dispatcher.utter_message(
+                    text=f"Lists of reviews are for school staff who have linked this chat. {HOW_TO_LINK}"
+                )
             return []
         overdue_first = latest_intent(tracker) == "lookup_overdue_reviews"
         dispatcher.utter_message(text=agenda_text(reply["school"], reply["agenda"], overdue_first))
         return []
-
 
 
 def document_links(token: str) -> str:

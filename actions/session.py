@@ -7,6 +7,7 @@ their school's review reminders not yet delivered anywhere ("shown on the
 next visit"). A store that cannot be reached leaves the reminders for later,
 never the conversation.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -41,10 +42,15 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         events: list[dict[str, Any]] = [SessionStarted()]
         if (domain.get("session_config") or {}).get("carry_over_slots_to_new_session", True):
-            events += [SlotSet(name, value) for name, value in tracker.slots.items()
-                       if value is not None and name != "session_started_metadata"]
+            events += [
+                SlotSet(name, value)
+                for name, value in tracker.slots.items()
+                if value is not None and name != "session_started_metadata"
+            ]
         await tell_reminders(dispatcher, tracker)
         return events + [ActionExecuted("action_listen")]

@@ -7,6 +7,7 @@ is lives with the document in the store, not in the conversation, so it
 survives restarts and moves between channels. A ``Recording`` says how one
 kind of document is loaded, saved and finished.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,8 @@ from bot.store.db import sessions
 from bot.store.records import Viewer
 
 QUESTION_START = re.compile(
-    r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b", re.IGNORECASE
+    r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b",
+    re.IGNORECASE,
 )
 QUESTION_CONFIDENCE = 0.7
 
@@ -80,7 +82,9 @@ def saved_values(turn: Turn) -> dict[str, Any]:
     return {f"{turn.group}.{turn.target_position}.{key}": value for key, value in turn.save.items()}
 
 
-def take(recording: Recording, tracker: Tracker, text: str, document_id: int, seen: int, asked: Optional[str]) -> dict[str, Any]:
+def take(
+    recording: Recording, tracker: Tracker, text: str, document_id: int, seen: int, asked: Optional[str]
+) -> dict[str, Any]:
     """One message of the walk: read it, save what it answers, and say what comes next."""
     walk = recording.walk
     with sessions().begin() as session:
@@ -109,14 +113,23 @@ def take(recording: Recording, tracker: Tracker, text: str, document_id: int, se
             if not result.saved and result.conflict:
                 conflict = result.conflict
                 again = walk.ask(walk.view_for(state, asked), name, values)
-                return {"result": "continue", "revision": result.revision, "asked": again.asked, "say": [
-                    f"{conflict.by} changed this answer a moment ago, to \"{recording.shown_choice(conflict.field, conflict.value)}\". "
-                    "I haven't overwritten it. Say \"keep\" to keep theirs, or type your answer again to replace it."
-                ], "prompt": "\n".join(again.say), "buttons": again.buttons}
+                return {
+                    "result": "continue",
+                    "revision": result.revision,
+                    "asked": again.asked,
+                    "say": [
+                        f'{conflict.by} changed this answer a moment ago, to "{recording.shown_choice(conflict.field, conflict.value)}". '
+                        'I haven\'t overwritten it. Say "keep" to keep theirs, or type your answer again to replace it.'
+                    ],
+                    "prompt": "\n".join(again.say),
+                    "buttons": again.buttons,
+                }
             revision = result.revision
             if result.others:
-                notes.append(f"Note: {' and '.join(result.others)} also changed this {recording.noun} just now "
-                             f"({', '.join(result.others_changed)}).")
+                notes.append(
+                    f"Note: {' and '.join(result.others)} also changed this {recording.noun} just now "
+                    f"({', '.join(result.others_changed)})."
+                )
         else:
             revision = recording.save_state(session, viewer, document_id, turn.state)
         if turn.finished == "stopped":
@@ -129,12 +142,25 @@ def take(recording: Recording, tracker: Tracker, text: str, document_id: int, se
             prompt = recording.summary(reloaded)  # type: ignore[arg-type]
             skipped = walk.unanswered(turn.state)
             if skipped:
-                prompt += (f"\n{len(skipped)} question(s) have no answer yet; say \"carry on with {name}'s {recording.noun}\" "
-                           "later to fill them.")
-            return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes, "prompt": prompt,
-                    "buttons": recording.confirm_buttons}
-        return {"result": "continue", "revision": revision, "say": turn.say[:-1] + notes,
-                "prompt": turn.say[-1] if turn.say else "", "buttons": turn.buttons, "asked": turn.asked or asked}
+                prompt += (
+                    f'\n{len(skipped)} question(s) have no answer yet; say "carry on with {name}\'s {recording.noun}" '
+                    "later to fill them."
+                )
+            return {
+                "result": "continue",
+                "revision": revision,
+                "say": turn.say[:-1] + notes,
+                "prompt": prompt,
+                "buttons": recording.confirm_buttons,
+            }
+        return {
+            "result": "continue",
+            "revision": revision,
+            "say": turn.say[:-1] + notes,
+            "prompt": turn.say[-1] if turn.say else "",
+            "buttons": turn.buttons,
+            "asked": turn.asked or asked,
+        }
 
 
 def looks_like_question(tracker: Tracker) -> Optional[str]:
@@ -158,8 +184,7 @@ class ValidateWalkForm(FormValidationAction):
     recording: Recording
 
     @abstractmethod
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
 
     def slot(self, part: str) -> str:
         return f"{self.recording.noun}_{part}"
@@ -174,17 +199,22 @@ class ValidateWalkForm(FormValidationAction):
         dispatcher.utter_message(text=f"Now, back to the {self.recording.noun}.")
         return True
 
-    async def take_answer(
-        self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
-    ) -> dict[str, Any]:
+    async def take_answer(self, slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker) -> dict[str, Any]:
         answer = self.slot("answer")
         document_id = int(tracker.get_slot(self.slot("id")) or 0)
         seen = int(tracker.get_slot(self.slot("revision")) or 0)
         if await self.aside(dispatcher, tracker):
             return {answer: None}
         try:
-            reply = await in_thread(take, self.recording, tracker, str(slot_value or ""), document_id, seen,
-                                    tracker.get_slot(self.slot("step")))
+            reply = await in_thread(
+                take,
+                self.recording,
+                tracker,
+                str(slot_value or ""),
+                document_id,
+                seen,
+                tracker.get_slot(self.slot("step")),
+            )
         except StoreUnavailable:
             dispatcher.utter_message(text="Sorry, I couldn't save that just now. Please send it again in a moment.")
             return {answer: None}
@@ -210,10 +240,11 @@ class AskWalkAnswer(Action, ABC):
     noun = ""
 
     @abstractmethod
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         prompt = tracker.get_slot(f"{self.noun}_prompt")
         buttons = json.loads(tracker.get_slot(f"{self.noun}_buttons") or "[]")
         if prompt:
@@ -227,8 +258,11 @@ class WalkFinished(Action, ABC):
     noun = ""
 
     @abstractmethod
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict[str, Any]]:
-        return [SlotSet(f"{self.noun}_{part}", None) for part in ("id", "revision", "prompt", "buttons", "step", "answer")]
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        return [
+            SlotSet(f"{self.noun}_{part}", None) for part in ("id", "revision", "prompt", "buttons", "step", "answer")
+        ]

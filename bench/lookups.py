@@ -5,6 +5,7 @@ and reviews, links a member of staff at every school and a parent of some
 pupils, starts an action server on that store and calls its webhook as the
 Rasa server would. Each action's latency is measured over sequential calls.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,49 +70,124 @@ def populate(url: str, pupils: int, seed: int = 7) -> dict[str, Any]:
     now = dt.datetime.utcnow()
     people: list[tuple[str, str, int]] = []
     with engine.begin() as connection:
-        connection.execute(insert(School), [{"id": i + 1, "name": f"Bench School {i + 1} (fictional)", "council": "norfolk", "created_at": now} for i in range(schools)])
-        connection.execute(insert(Staff), [{"id": i + 1, "school_id": i + 1, "name": f"Bench SENCO {i + 1}", "role": StaffRole.senco, "active": True, "created_at": now} for i in range(schools)])
-        for batch in _rows(pupils, lambda i: {
-            "id": i + 1, "school_id": i % schools + 1, "first_name": rng.choice(FIRST), "last_name": rng.choice(LAST),
-            "date_of_birth": dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(2500)),
-            "year_group": f"Year {rng.randrange(1, 7)}", "created_at": now,
-        }):
+        connection.execute(
+            insert(School),
+            [
+                {"id": i + 1, "name": f"Bench School {i + 1} (fictional)", "council": "norfolk", "created_at": now}
+                for i in range(schools)
+            ],
+        )
+        connection.execute(
+            insert(Staff),
+            [
+                {
+                    "id": i + 1,
+                    "school_id": i + 1,
+                    "name": f"Bench SENCO {i + 1}",
+                    "role": StaffRole.senco,
+                    "active": True,
+                    "created_at": now,
+                }
+                for i in range(schools)
+            ],
+        )
+        for batch in _rows(
+            pupils,
+            lambda i: {
+                "id": i + 1,
+                "school_id": i % schools + 1,
+                "first_name": rng.choice(FIRST),
+                "last_name": rng.choice(LAST),
+                "date_of_birth": dt.date(2015, 1, 1) + dt.timedelta(days=rng.randrange(2500)),
+                "year_group": f"Year {rng.randrange(1, 7)}",
+                "created_at": now,
+            },
+        ):
             connection.execute(insert(Pupil), batch)
             people += [(row["first_name"], row["last_name"], row["id"]) for row in batch]
-        for batch in _rows(pupils, lambda i: {
-            "id": i + 1, "pupil_id": i + 1, "version": 1, "status": PlanStatus.agreed, "level_of_need": LevelOfNeed.sen_support,
-            "main_area_of_need": rng.choice(list(AreaOfNeed)), "interventions": "Small-group work three times a week.",
-            "agreed_by_senco_name": "Bench SENCO", "agreed_on": today - dt.timedelta(days=rng.randrange(20, 160)),
-            "created_at": now, "updated_at": now,
-        }):
+        for batch in _rows(
+            pupils,
+            lambda i: {
+                "id": i + 1,
+                "pupil_id": i + 1,
+                "version": 1,
+                "status": PlanStatus.agreed,
+                "level_of_need": LevelOfNeed.sen_support,
+                "main_area_of_need": rng.choice(list(AreaOfNeed)),
+                "interventions": "Small-group work three times a week.",
+                "agreed_by_senco_name": "Bench SENCO",
+                "agreed_on": today - dt.timedelta(days=rng.randrange(20, 160)),
+                "created_at": now,
+                "updated_at": now,
+            },
+        ):
             connection.execute(insert(SupportPlan), batch)
-        for batch in _rows(pupils * 2, lambda i: {
-            "plan_id": i // 2 + 1, "position": i % 2 + 1, "difficulty": "Reading unfamiliar words.",
-            "provision_who": "Teaching assistant", "provision_what": "Phonics group", "provision_how_often": "Daily",
-            "outcome": "Will read 40 of 50 words correctly by the next review.",
-        }):
+        for batch in _rows(
+            pupils * 2,
+            lambda i: {
+                "plan_id": i // 2 + 1,
+                "position": i % 2 + 1,
+                "difficulty": "Reading unfamiliar words.",
+                "provision_who": "Teaching assistant",
+                "provision_what": "Phonics group",
+                "provision_how_often": "Daily",
+                "outcome": "Will read 40 of 50 words correctly by the next review.",
+            },
+        ):
             connection.execute(insert(Target), batch)
         # Each pupil: a review held 20-100 days ago and the next booked 60-130 days after it, so
         # most are on time and some are overdue or too far apart, as in a real school.
         held = [today - dt.timedelta(days=rng.randrange(20, 100)) for _ in range(pupils)]
         gaps = [dt.timedelta(days=rng.randrange(60, 130)) for _ in range(pupils)]
-        for batch in _rows(pupils * 2, lambda i: {
-            "pupil_id": i // 2 + 1,
-            "scheduled_for": held[i // 2] + gaps[i // 2] if i % 2 else held[i // 2],
-            "held_on": None if i % 2 else held[i // 2], "created_at": now,
-        }):
+        for batch in _rows(
+            pupils * 2,
+            lambda i: {
+                "pupil_id": i // 2 + 1,
+                "scheduled_for": held[i // 2] + gaps[i // 2] if i % 2 else held[i // 2],
+                "held_on": None if i % 2 else held[i // 2],
+                "created_at": now,
+            },
+        ):
             connection.execute(insert(Review), batch)
         parents = min(1000, pupils)
-        connection.execute(insert(Parent), [{"id": i + 1, "name": f"Bench Parent {i + 1}", "created_at": now} for i in range(parents)])
-        connection.execute(insert(ParentPupil), [{"parent_id": i + 1, "pupil_id": i * (pupils // parents) + 1, "relationship_to_pupil": "parent"} for i in range(parents)])
-        identities = [{"channel": STAFF_CHANNEL, "identity_digest": accounts.identity_digest(STAFF_CHANNEL, f"bench-staff-{i + 1}"), "staff_id": i + 1, "parent_id": None, "linked_at": now} for i in range(schools)]
-        identities += [{"channel": STAFF_CHANNEL, "identity_digest": accounts.identity_digest(STAFF_CHANNEL, f"bench-parent-{i + 1}"), "staff_id": None, "parent_id": i + 1, "linked_at": now} for i in range(parents)]
+        connection.execute(
+            insert(Parent), [{"id": i + 1, "name": f"Bench Parent {i + 1}", "created_at": now} for i in range(parents)]
+        )
+        connection.execute(
+            insert(ParentPupil),
+            [
+                {"parent_id": i + 1, "pupil_id": i * (pupils // parents) + 1, "relationship_to_pupil": "parent"}
+                for i in range(parents)
+            ],
+        )
+        identities = [
+            {
+                "channel": STAFF_CHANNEL,
+                "identity_digest": accounts.identity_digest(STAFF_CHANNEL, f"bench-staff-{i + 1}"),
+                "staff_id": i + 1,
+                "parent_id": None,
+                "linked_at": now,
+            }
+            for i in range(schools)
+        ]
+        identities += [
+            {
+                "channel": STAFF_CHANNEL,
+                "identity_digest": accounts.identity_digest(STAFF_CHANNEL, f"bench-parent-{i + 1}"),
+                "staff_id": None,
+                "parent_id": i + 1,
+                "linked_at": now,
+            }
+            for i in range(parents)
+        ]
         connection.execute(insert(ChatIdentity), identities)
     if url.startswith("postgresql"):
         # Rows were inserted with their ids: move the sequences past them, and refresh the planner's statistics.
         with engine.connect() as connection:
             for table in ("schools", "staff", "pupils", "support_plans", "parents"):
-                connection.exec_driver_sql(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                connection.exec_driver_sql(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+                )
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
     engine.dispose()
@@ -121,12 +197,21 @@ def populate(url: str, pupils: int, seed: int = 7) -> dict[str, Any]:
 def _call(port: int, action: str, sender: str, text: str, intent: str, expect_reply: bool = True) -> float:
     latest = {"text": text, "intent": {"name": intent, "confidence": 1.0}, "entities": [], "intent_ranking": []}
     tracker = {
-        "sender_id": sender, "slots": {}, "latest_message": latest,
+        "sender_id": sender,
+        "slots": {},
+        "latest_message": latest,
         "events": [{"event": "user", "text": text, "input_channel": STAFF_CHANNEL, "parse_data": latest}],
-        "paused": False, "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen",
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
     }
-    body = json.dumps({"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}).encode()
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/webhook", data=body, headers={"Content-Type": "application/json"})
+    body = json.dumps(
+        {"next_action": action, "sender_id": sender, "tracker": tracker, "domain": {}, "version": "3.6.21"}
+    ).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhook", data=body, headers={"Content-Type": "application/json"}
+    )
     started = time.perf_counter()
     with urllib.request.urlopen(request, timeout=30) as response:
         reply = json.loads(response.read())
@@ -144,19 +229,32 @@ def measure(url: str, pupils: int, calls: int) -> dict[str, Any]:
     server, port = servers.start_action_server(logs, DATABASE_URL=url)
     rng, schools, people = world["rng"], world["schools"], world["people"]
     try:
+
         def staff_question(action: str, intent: str, template: str) -> float:
             first, last, pupil_id = rng.choice(people)
             school = (pupil_id - 1) % schools + 1
             return _call(port, action, f"bench-staff-{school}", template.format(name=f"{first} {last}"), intent)
 
         workloads: dict[str, Callable[[], float]] = {
-            "staff_next_review": lambda: staff_question("action_next_review", "lookup_next_review", "when is {name}'s next review"),
-            "staff_targets": lambda: staff_question("action_pupil_targets", "lookup_pupil_targets", "what are {name}'s targets"),
+            "staff_next_review": lambda: staff_question(
+                "action_next_review", "lookup_next_review", "when is {name}'s next review"
+            ),
+            "staff_targets": lambda: staff_question(
+                "action_pupil_targets", "lookup_pupil_targets", "what are {name}'s targets"
+            ),
             "staff_reviews_due_30_days": lambda: _call(
-                port, "action_reviews_due", f"bench-staff-{rng.randrange(1, schools + 1)}", "reviews due in the next 30 days", "lookup_reviews_due"
+                port,
+                "action_reviews_due",
+                f"bench-staff-{rng.randrange(1, schools + 1)}",
+                "reviews due in the next 30 days",
+                "lookup_reviews_due",
             ),
             "parent_plan": lambda: _call(
-                port, "action_pupil_plan", f"bench-parent-{rng.randrange(1, world['parents'] + 1)}", "what's in my child's plan", "lookup_pupil_plan"
+                port,
+                "action_pupil_plan",
+                f"bench-parent-{rng.randrange(1, world['parents'] + 1)}",
+                "what's in my child's plan",
+                "lookup_pupil_plan",
             ),
         }
         results: dict[str, Any] = {"pupils": pupils, "schools": schools, "fill_s": round(filled_s, 1)}
@@ -190,8 +288,12 @@ def reminder_figures(url: str, port: int, schools: int, rng: random.Random, call
         for school in rng.sample(range(1, schools + 1), min(calls, schools))
     ]
     return {
-        "reminder_sweep": {"made": timings[0][0], "first_s": round(timings[0][1], 2),
-                           "again_made": timings[1][0], "again_s": round(timings[1][1], 2)},
+        "reminder_sweep": {
+            "made": timings[0][0],
+            "first_s": round(timings[0][1], 2),
+            "again_made": timings[1][0],
+            "again_s": round(timings[1][1], 2),
+        },
         "staff_visit_with_reminders": summary(visits),
     }
 
@@ -214,7 +316,10 @@ def run(postgres_dsn: str, pupils: int = 100_000, calls: int = 200) -> dict[str,
         results["postgresql"] = measure(url, pupils, calls)
     finally:
         with admin.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
     return results

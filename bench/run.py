@@ -10,6 +10,7 @@ the last turn of one long conversation, and memory per process. Then (unless
 the store, on SQLite and on PostgreSQL (bench/lookups.py). Results are written
 to bench/results.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -145,9 +146,22 @@ def training_seconds() -> float:
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
         subprocess.run(
-            [str(servers.BIN / "rasa"), "train", "--domain", "domain", "--data", "data", "--config", "config.yml",
-             "--out", folder, "--force"],
-            cwd=servers.ROOT, check=True, capture_output=True,
+            [
+                str(servers.BIN / "rasa"),
+                "train",
+                "--domain",
+                "domain",
+                "--data",
+                "data",
+                "--config",
+                "config.yml",
+                "--out",
+                folder,
+                "--force",
+            ],
+            cwd=servers.ROOT,
+            check=True,
+            capture_output=True,
         )
         return round(time.perf_counter() - started, 1)
 
@@ -172,7 +186,8 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
     logs = Path(tempfile.mkdtemp(prefix="sen-bench-"))
     action, action_port = servers.start_action_server(logs, DATABASE_URL=store_url)
     endpoints = servers.write_endpoints(
-        logs / "endpoints.yml", action_port,
+        logs / "endpoints.yml",
+        action_port,
         {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(logs / "tracker.db")},
     )
     started = time.perf_counter()
@@ -184,9 +199,14 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
         rasa.stop()
         # The same long conversation with sessions never rolled over, as stock Rasa keeps them.
         unbounded = servers.write_endpoints(
-            logs / "unbounded.yml", action_port,
-            {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(logs / "unbounded.db"),
-             "max_session_events": 10**9},
+            logs / "unbounded.yml",
+            action_port,
+            {
+                "type": servers.TRACKER_STORE,
+                "dialect": "sqlite",
+                "db": str(logs / "unbounded.db"),
+                "max_session_events": 10**9,
+            },
         )
         rasa, rasa_port = servers.start_rasa_server(logs, unbounded)
         url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
@@ -202,18 +222,19 @@ def scaled(long_turns: int, rasa: int = 2, actions: int = 2) -> dict[str, Any]:
     """The scaled deployment (bot/deploy.py) on the machine's PostgreSQL and Redis, through nginx."""
     texts = questions()
     results: dict[str, Any] = {
-        "layout": f"{rasa} Rasa servers, {actions} action servers, nginx", "tracker_store": "PostgreSQL, Redis lock store",
+        "layout": f"{rasa} Rasa servers, {actions} action servers, nginx",
+        "tracker_store": "PostgreSQL, Redis lock store",
     }
     for name in _fresh_postgres_database():
         folder = Path(tempfile.mkdtemp(prefix="sen-bench-scaled-"))
         started = time.perf_counter()
-        running = deployment.start(folder, postgres_url(name), lock_prefix(name), rasa=rasa, actions=actions, SEN_DEMO="0")
+        running = deployment.start(
+            folder, postgres_url(name), lock_prefix(name), rasa=rasa, actions=actions, SEN_DEMO="0"
+        )
         results["startup_s"] = round(time.perf_counter() - started, 1)
         try:
             results.update(measure(f"{running.url}/webhooks/rest/webhook", texts, long_turns))
-            results["memory_mb"] = {
-                service["name"]: rss_mb(service["pid"]) for service in running.state()["services"]
-            }
+            results["memory_mb"] = {service["name"]: rss_mb(service["pid"]) for service in running.state()["services"]}
         finally:
             running.stop()
             shutil.rmtree(folder, ignore_errors=True)
@@ -224,17 +245,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-training", action="store_true", help="do not time a full training run")
     parser.add_argument("--long-turns", type=int, default=500)
-    parser.add_argument("--only", choices=["all", "conversations", "scaled", "lookups"], default="all",
-                        help="measure one part; the other figures in results.json are kept")
+    parser.add_argument(
+        "--only",
+        choices=["all", "conversations", "scaled", "lookups"],
+        default="all",
+        help="measure one part; the other figures in results.json are kept",
+    )
     parser.add_argument("--pupils", type=int, default=100_000, help="pupils in the store for the look-up bench")
     parser.add_argument("--calls", type=int, default=200, help="calls per look-up action")
     args = parser.parse_args()
 
     results: dict[str, Any] = json.loads(RESULTS.read_text()) if args.only != "all" and RESULTS.exists() else {}
-    results.update({
-        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
-    })
+    results.update(
+        {
+            "when": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+        }
+    )
     if args.only in ("all", "conversations"):
         with tempfile.TemporaryDirectory() as folder:
             store = f"sqlite:///{folder}/store.db"
@@ -252,6 +279,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
     return 0
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,5 @@
 """Latency summaries shared by the benchmarks."""
+
 from __future__ import annotations
 
 import statistics

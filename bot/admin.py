@@ -5,6 +5,7 @@ Usage: python -m bot.admin COMMAND [options]   (``--help`` on any command)
 Every change is written to the audit trail as done by "admin". The database
 is the one the assistant uses (``DATABASE_URL``, or SQLite under var/).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -78,8 +79,14 @@ def staff_code(session: Session, staff_id: int) -> str:
 
 
 def add_pupil(
-    session: Session, school_name: str, first: str, last: str, born: dt.date, year_group: str,
-    form: Optional[str] = None, teacher_id: Optional[int] = None,
+    session: Session,
+    school_name: str,
+    first: str,
+    last: str,
+    born: dt.date,
+    year_group: str,
+    form: Optional[str] = None,
+    teacher_id: Optional[int] = None,
 ) -> Pupil:
     school = _school(session, school_name)
     if born > dates.today():
@@ -88,8 +95,15 @@ def add_pupil(
         teacher = session.get(Staff, teacher_id)
         if teacher is None or teacher.school_id != school.id:
             raise AdminError(f"Staff id {teacher_id} is not at {school.name}.")
-    pupil = Pupil(school_id=school.id, first_name=first.strip(), last_name=last.strip(), date_of_birth=born,
-                  year_group=year_group, form=form, class_teacher_id=teacher_id)
+    pupil = Pupil(
+        school_id=school.id,
+        first_name=first.strip(),
+        last_name=last.strip(),
+        date_of_birth=born,
+        year_group=year_group,
+        form=form,
+        class_teacher_id=teacher_id,
+    )
     session.add(pupil)
     session.flush()
     audit(session, channel="admin", actor=ADMIN, action="add_pupil", allowed=True, pupil_id=pupil.id)
@@ -113,8 +127,15 @@ def parent_code(
     else:
         raise AdminError("Give the parent's name (--parent-name) or, for a parent already known, --parent-id.")
     code = issue_parent_code(session, parent.id, pupil_id)
-    audit(session, channel="admin", actor=ADMIN, action="issue_code", allowed=True, pupil_id=pupil_id,
-          detail=f"parent {parent.id}")
+    audit(
+        session,
+        channel="admin",
+        actor=ADMIN,
+        action="issue_code",
+        allowed=True,
+        pupil_id=pupil_id,
+        detail=f"parent {parent.id}",
+    )
     return parent, code
 
 
@@ -148,7 +169,9 @@ def format_event(event: AuditEvent) -> str:
     pupil = f"pupil {event.pupil_id}" if event.pupil_id is not None else "-"
     outcome = "allowed" if event.allowed else "REFUSED"
     detail = f"  ({event.detail})" if event.detail else ""
-    return f"{event.at:%Y-%m-%d %H:%M:%S}  {event.channel:<9} {actor:<12} {event.action:<20} {pupil:<11} {outcome}{detail}"
+    return (
+        f"{event.at:%Y-%m-%d %H:%M:%S}  {event.channel:<9} {actor:<12} {event.action:<20} {pupil:<11} {outcome}{detail}"
+    )
 
 
 def seed_demo(session: Session) -> tuple[demo.DemoSchool, demo.DemoCodes]:
@@ -160,9 +183,9 @@ def demo_banner(codes: demo.DemoCodes) -> str:
     return (
         f"Demo school: {demo.DEMO_SCHOOL} (fictional).\n"
         f"  Staff code for the SENCO, {demo.DEMO_SENCO}: {codes.staff_code}\n"
-        f"    type \"my code is {codes.staff_code}\" in the chat, then \"which reviews are overdue?\"\n"
+        f'    type "my code is {codes.staff_code}" in the chat, then "which reviews are overdue?"\n'
         f"  Parent code for {demo.DEMO_PARENT}, Amy Carter's mum: {codes.parent_code}\n"
-        f"    type \"my code is {codes.parent_code}\" in the chat, then \"what's in my child's plan?\"\n"
+        f'    type "my code is {codes.parent_code}" in the chat, then "what\'s in my child\'s plan?"\n'
         "  Codes work once and last 14 days; `python -m bot.admin demo-codes` prints new ones."
     )
 
@@ -228,7 +251,9 @@ def run(argv: Sequence[str]) -> str:
         if args.command == "staff-code":
             return f"Link code: {staff_code(session, args.staff_id)} (works once, for 14 days)."
         if args.command == "add-pupil":
-            added = add_pupil(session, args.school, args.first, args.last, _date(args.born), args.year, args.form, args.teacher_id)
+            added = add_pupil(
+                session, args.school, args.first, args.last, _date(args.born), args.year, args.form, args.teacher_id
+            )
             return f"Added pupil id {added.id}."
         if args.command == "parent-code":
             person, code = parent_code(session, args.pupil_id, args.parent_name, args.parent_id)

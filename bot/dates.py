@@ -3,6 +3,7 @@
 ``long_date`` writes "Tuesday 14 January 2025"; ``relative`` says "in 3 days"
 or "12 days ago"; ``days_asked`` reads "in the next two weeks" as 14.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,9 +11,24 @@ import re
 from typing import Optional
 
 NUMBER_WORDS = {
-    "a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14, "twenty": 20, "thirty": 30,
-    "couple of": 2, "few": 3,
+    "a": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fourteen": 14,
+    "twenty": 20,
+    "thirty": 30,
+    "couple of": 2,
+    "few": 3,
 }
 UNIT_DAYS = {"day": 1, "week": 7, "fortnight": 14, "month": 30, "term": 91}
 PERIOD = re.compile(
@@ -29,12 +45,12 @@ def today() -> dt.date:
 
 
 def long_date(day: dt.date) -> str:
-    """"Tuesday 14 January 2025"."""
+    """ "Tuesday 14 January 2025"."""
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def relative(day: dt.date, now: Optional[dt.date] = None) -> str:
-    """"today", "tomorrow", "in 3 days", "in 5 weeks", "yesterday", "12 days ago"."""
+    """ "today", "tomorrow", "in 3 days", "in 5 weeks", "yesterday", "12 days ago"."""
     delta = (day - (now or today())).days
     if delta == 0:
         return "today"
@@ -43,7 +59,9 @@ def relative(day: dt.date, now: Optional[dt.date] = None) -> str:
     if delta == -1:
         return "yesterday"
     size = abs(delta)
-    amount = f"{size} days" if size < 28 else f"{round(size / 7)} weeks" if size < 90 else f"{round(size / 30.4)} months"
+    amount = (
+        f"{size} days" if size < 28 else f"{round(size / 7)} weeks" if size < 90 else f"{round(size / 30.4)} months"
+    )
     return f"in {amount}" if delta > 0 else f"{amount} ago"
 
 
@@ -58,7 +76,9 @@ def days_asked(text: str, default: int = DEFAULT_DAYS) -> int:
 
 
 WEEKDAY = re.compile(r"^(?:(?:on|next|this|coming)\s+)+(?P<day>mon|tue|wed|thu|fri|sat|sun)[a-z]*$", re.IGNORECASE)
-TWO_DIGIT_YEAR = re.compile(r"^(?P<head>.*\d{1,2}(?:st|nd|rd|th)?[\s./-]+(?:\d{1,2}|[a-z]{3,9})[\s./-]+)(?P<year>\d{2})$", re.IGNORECASE)
+TWO_DIGIT_YEAR = re.compile(
+    r"^(?P<head>.*\d{1,2}(?:st|nd|rd|th)?[\s./-]+(?:\d{1,2}|[a-z]{3,9})[\s./-]+)(?P<year>\d{2})$", re.IGNORECASE
+)
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 

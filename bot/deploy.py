@@ -19,6 +19,7 @@ It watches them: a process that stops is started again (after a pause that
 grows if it keeps stopping), while the others carry the load. The state file
 ``var/scaled/run.json`` (under ``SEN_STATE_DIR``) says what runs where.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,7 +92,11 @@ class Layout:
         )
 
     def ports(self) -> dict[str, int]:
-        named = {"nginx (public)": self.public_port, "nginx (actions)": self.action_proxy_port, "web server": self.web_port}
+        named = {
+            "nginx (public)": self.public_port,
+            "nginx (actions)": self.action_proxy_port,
+            "web server": self.web_port,
+        }
         named.update({f"Rasa server {n + 1}": port for n, port in enumerate(self.rasa_ports)})
         named.update({f"action server {n + 1}": port for n, port in enumerate(self.action_ports)})
         if self.telegram_port is not None:
@@ -110,8 +115,11 @@ def ensure_database(url: str) -> None:
     """Create the PostgreSQL database named in ``url`` if it does not exist yet."""
     parsed = make_url(url)
     admin = psycopg2.connect(
-        host=parsed.host or "127.0.0.1", port=parsed.port or 5432, user=parsed.username or "postgres",
-        password=parsed.password or None, dbname="postgres",
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password or None,
+        dbname="postgres",
     )
     admin.autocommit = True
     try:
@@ -145,6 +153,7 @@ def store_environment(database: str, redis: str) -> dict[str, str]:
 
 def nginx_site(layout: Layout, host: str = "127.0.0.1") -> str:
     """The template filled in for this machine."""
+
     def servers(ports: list[int]) -> str:
         return " ".join(f"server {host}:{port} max_fails=1 fail_timeout=3s;" for port in ports)
 
@@ -165,19 +174,19 @@ def write_nginx_config(layout: Layout, folder: Path) -> Path:
     temp.mkdir(exist_ok=True)
     main = f"""# Written by bot/deploy.py at start-up; the site is deploy/nginx/sen-support.conf.template.
 worker_processes 1;
-pid {folder / 'nginx.pid'};
-error_log {folder / 'error.log'} warn;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} warn;
 events {{
     worker_connections 4096;
 }}
 http {{
     access_log off;
-    client_body_temp_path {temp / 'body'};
-    proxy_temp_path {temp / 'proxy'};
-    fastcgi_temp_path {temp / 'fastcgi'};
-    uwsgi_temp_path {temp / 'uwsgi'};
-    scgi_temp_path {temp / 'scgi'};
-    include {folder / 'sen-support.conf'};
+    client_body_temp_path {temp / "body"};
+    proxy_temp_path {temp / "proxy"};
+    fastcgi_temp_path {temp / "fastcgi"};
+    uwsgi_temp_path {temp / "uwsgi"};
+    scgi_temp_path {temp / "scgi"};
+    include {folder / "sen-support.conf"};
 }}
 """
     config = folder / "nginx.conf"
@@ -220,40 +229,68 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
     python = str(VENV_BIN / "python")
     running: list[Service] = []
     for n, port in enumerate(layout.action_ports, start=1):
-        running.append(Service(
-            name=f"action server {n}",
-            command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
-            health_url=f"http://127.0.0.1:{port}/health",
-            log_path=log_dir / f"actions-{n}.log",
-        ))
+        running.append(
+            Service(
+                name=f"action server {n}",
+                command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                health_url=f"http://127.0.0.1:{port}/health",
+                log_path=log_dir / f"actions-{n}.log",
+            )
+        )
     for n, port in enumerate(layout.rasa_ports, start=1):
-        running.append(Service(
-            name=f"Rasa server {n}",
+        running.append(
+            Service(
+                name=f"Rasa server {n}",
+                command=[
+                    str(VENV_BIN / "rasa"),
+                    "run",
+                    "--model",
+                    str(model),
+                    "--endpoints",
+                    str(ENDPOINTS),
+                    "--credentials",
+                    "credentials.yml",
+                    "--port",
+                    str(port),
+                    "--cors",
+                    "*",
+                ],
+                health_url=f"http://127.0.0.1:{port}/",
+                log_path=log_dir / f"rasa-{n}.log",
+            )
+        )
+    running.append(
+        Service(
+            name="web server",
+            command=[python, "-m", "bot.web", "--port", str(layout.web_port)],
+            health_url=f"http://127.0.0.1:{layout.web_port}/health",
+            log_path=log_dir / "web.log",
+        )
+    )
+    running.append(
+        Service(
+            name="reminder schedule",
+            command=[python, "-m", "bot.reminders", "--every", f"{settings.reminder_interval():g}"],
+            health_url=None,
+            log_path=log_dir / "reminders.log",
+        )
+    )
+    running.append(
+        Service(
+            name="nginx",
             command=[
-                str(VENV_BIN / "rasa"), "run", "--model", str(model), "--endpoints", str(ENDPOINTS),
-                "--credentials", "credentials.yml", "--port", str(port), "--cors", "*",
+                nginx_path(),
+                "-e",
+                str(nginx_config.parent / "error.log"),
+                "-c",
+                str(nginx_config),
+                "-g",
+                "daemon off;",
             ],
-            health_url=f"http://127.0.0.1:{port}/",
-            log_path=log_dir / f"rasa-{n}.log",
-        ))
-    running.append(Service(
-        name="web server",
-        command=[python, "-m", "bot.web", "--port", str(layout.web_port)],
-        health_url=f"http://127.0.0.1:{layout.web_port}/health",
-        log_path=log_dir / "web.log",
-    ))
-    running.append(Service(
-        name="reminder schedule",
-        command=[python, "-m", "bot.reminders", "--every", f"{settings.reminder_interval():g}"],
-        health_url=None,
-        log_path=log_dir / "reminders.log",
-    ))
-    running.append(Service(
-        name="nginx",
-        command=[nginx_path(), "-e", str(nginx_config.parent / "error.log"), "-c", str(nginx_config), "-g", "daemon off;"],
-        health_url=f"http://127.0.0.1:{layout.public_port}/healthz",
-        log_path=log_dir / "nginx.log",
-    ))
+            health_url=f"http://127.0.0.1:{layout.public_port}/healthz",
+            log_path=log_dir / "nginx.log",
+        )
+    )
     if layout.telegram_port is not None:
         running.append(telegram_service(log_dir, layout.telegram_port))
     return running
@@ -264,7 +301,12 @@ def write_state(path: Path, layout: Layout, running: list[Service]) -> None:
         "pid": os.getpid(),
         "public_url": f"http://127.0.0.1:{layout.public_port}",
         "services": [
-            {"name": s.name, "pid": s.process.pid if s.process else None, "health_url": s.health_url, "log": str(s.log_path)}
+            {
+                "name": s.name,
+                "pid": s.process.pid if s.process else None,
+                "health_url": s.health_url,
+                "log": str(s.log_path),
+            }
             for s in running
         ],
     }
@@ -355,8 +397,12 @@ def main(argv: list[str]) -> int:
                     continue
                 if item.next_start is None:
                     pause = item.stopped(now)
-                    print(f"The {item.service.name} stopped (exit code {code}); starting it again in "
-                          f"{pause:g} s. See {item.service.log_path}.", file=sys.stderr, flush=True)
+                    print(
+                        f"The {item.service.name} stopped (exit code {code}); starting it again in "
+                        f"{pause:g} s. See {item.service.log_path}.",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                 elif now >= item.next_start:
                     item.start(env)
                     write_state(record, layout, running)

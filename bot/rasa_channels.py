@@ -24,6 +24,7 @@ the tracker store's failures are made visible to it (``bot/tracker_store.py``).
 
 This module runs inside the Rasa server; the Telegram app never imports it.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -48,8 +49,7 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 TRY_AGAIN = "Sorry, I couldn't take that message just now. Please send it again in a moment. Everything saved before it is safe."
 EMPTY = "That message had no words in it. What would you like to ask?"
 TOO_LONG = (
-    f"That message is too long for me: please keep each message under {MAX_MESSAGE:,} characters, "
-    "or send it in parts."
+    f"That message is too long for me: please keep each message under {MAX_MESSAGE:,} characters, or send it in parts."
 )
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
@@ -99,6 +99,7 @@ def watch_failures(blueprint: Blueprint) -> None:
         agent = getattr(app.ctx, "agent", None)
         if agent is not None:
             expose_failures(agent)
+
 
 SECRET_HEADER = "X-SEN-Bridge-Secret"
 SECRET_ENV = "SEN_TELEGRAM_BRIDGE_SECRET"

@@ -13,6 +13,7 @@ Loaded with the Rasa server's channels (``bot/rasa_channels.py`` calls ``apply``
   ``Event`` (checking each for abstract methods) for every event. Classes found
   are remembered here; a name not found goes to Rasa's own lookup as before.
 """
+
 from __future__ import annotations
 
 import functools

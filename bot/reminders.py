@@ -14,6 +14,7 @@ back to be tried in a later round. The log holds counts only, never a name.
 ``run.py`` starts one copy with the other servers; SIGTERM stops it between
 two sends.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,7 +118,9 @@ class Schedule:
         try:
             await self.bot.send_message(chat_id=_chat_id(due.address or ""), text=due.text())  # type: ignore[union-attr]
         except (TelegramError, OSError, ValueError) as problem:
-            logger.warning("A reminder could not be sent on Telegram (%s); it will be tried again.", type(problem).__name__)
+            logger.warning(
+                "A reminder could not be sent on Telegram (%s); it will be tried again.", type(problem).__name__
+            )
             return False
         return True
 
@@ -155,7 +158,9 @@ class Schedule:
             loop.add_signal_handler(signum, self.stop.set)
         logger.info(
             "Reminder schedule: every %s s, reviews within %d days or overdue; Telegram %s.",
-            f"{every:g}", self.horizon, "on" if self.bot else "off (TELEGRAM_BOT_TOKEN not set)",
+            f"{every:g}",
+            self.horizon,
+            "on" if self.bot else "off (TELEGRAM_BOT_TOKEN not set)",
         )
         done = 0
         try:
@@ -166,8 +171,12 @@ class Schedule:
                     logger.warning("A reminder round failed (%s); trying again next round.", type(problem).__name__)
                 else:
                     if result.created or result.sent or result.failed:
-                        logger.info("Reminders: %d new, %d sent on Telegram, %d to try again.",
-                                    result.created, result.sent, result.failed)
+                        logger.info(
+                            "Reminders: %d new, %d sent on Telegram, %d to try again.",
+                            result.created,
+                            result.sent,
+                            result.failed,
+                        )
                 done += 1
                 if rounds is not None and done >= rounds:
                     break
@@ -195,8 +204,13 @@ def digest(session: Session, school: School, days: int, today: Optional[dt.date]
     today = today or dates.today()
     created = reminders.sweep(session, today=today, horizon_days=days, school_id=school.id)
     audit(session, channel="admin", actor=ADMIN, action="review_digest", allowed=True, detail=f"school {school.id}")
-    found = agenda(session, Viewer(Person(kind="admin", id=None, school_id=school.id), "admin"), days, today=today,
-                   limit=DIGEST_LIMIT)
+    found = agenda(
+        session,
+        Viewer(Person(kind="admin", id=None, school_id=school.id), "admin"),
+        days,
+        today=today,
+        limit=DIGEST_LIMIT,
+    )
     assert found is not None
 
     def when(day: dt.date) -> str:
@@ -206,7 +220,12 @@ def digest(session: Session, school: School, days: int, today: Optional[dt.date]
         if not lines:
             return empty
         more = [f"  …and {total - len(lines)} more."] if total > len(lines) else []
-        return title.format(n=total) + "\n" + "\n".join(f"  • {line}" for line in lines) + ("\n" + "\n".join(more) if more else "")
+        return (
+            title.format(n=total)
+            + "\n"
+            + "\n".join(f"  • {line}" for line in lines)
+            + ("\n" + "\n".join(more) if more else "")
+        )
 
     flagged = [f"{pupil.label}: no review booked" for pupil in found.none_booked] + [
         f"{pupil.label}: next review {dates.long_date(booked)}, more than four months after {dates.long_date(start)}"
@@ -215,13 +234,25 @@ def digest(session: Session, school: School, days: int, today: Optional[dt.date]
     waiting = reminders.pending_count(session, school.id)
     parts = [
         f"Review digest for {school.name}, {dates.long_date(today)}",
-        block("Overdue, not yet recorded as held ({n}):", [f"{p.label}: was due {when(d)}" for p, d in found.overdue],
-              found.overdue_total, "No reviews are overdue."),
-        block(f"Due in the next {days} days ({{n}}):", [f"{p.label}: {when(d)}" for p, d in found.due],
-              found.due_total, f"No reviews are due in the next {days} days."),
-        block("Needing attention ({n}), since the Code of Practice expects reviews at least three times a year "
-              "(paragraph 6.65):", flagged, found.none_booked_total + found.long_gap_total,
-              "No pupils flagged by the Code's timing."),
+        block(
+            "Overdue, not yet recorded as held ({n}):",
+            [f"{p.label}: was due {when(d)}" for p, d in found.overdue],
+            found.overdue_total,
+            "No reviews are overdue.",
+        ),
+        block(
+            f"Due in the next {days} days ({{n}}):",
+            [f"{p.label}: {when(d)}" for p, d in found.due],
+            found.due_total,
+            f"No reviews are due in the next {days} days.",
+        ),
+        block(
+            "Needing attention ({n}), since the Code of Practice expects reviews at least three times a year "
+            "(paragraph 6.65):",
+            flagged,
+            found.none_booked_total + found.long_gap_total,
+            "No pupils flagged by the Code's timing.",
+        ),
         f"Reminders: {created} new for staff, {waiting} waiting to be delivered (sent on Telegram by the "
         "reminder schedule, or shown at the start of their next chat).",
     ]
@@ -232,10 +263,18 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.reminders", description=__doc__.split("\n")[0])
     parser.add_argument("--once", action="store_true", help="run one round and exit")
     parser.add_argument("--rounds", type=int, help="run this many rounds and exit")
-    parser.add_argument("--every", type=float, default=settings.reminder_interval(),
-                        help="seconds between rounds (default: SEN_REMINDER_INTERVAL, 900)")
-    parser.add_argument("--horizon", type=int, default=settings.reminder_horizon(),
-                        help="remind of reviews due within this many days (default: SEN_REMINDER_DAYS, 7)")
+    parser.add_argument(
+        "--every",
+        type=float,
+        default=settings.reminder_interval(),
+        help="seconds between rounds (default: SEN_REMINDER_INTERVAL, 900)",
+    )
+    parser.add_argument(
+        "--horizon",
+        type=int,
+        default=settings.reminder_horizon(),
+        help="remind of reviews due within this many days (default: SEN_REMINDER_DAYS, 7)",
+    )
     parser.add_argument("--batch", type=int, default=BATCH, help=f"reminders claimed at a time (default {BATCH})")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

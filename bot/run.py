@@ -8,6 +8,7 @@ Ctrl-C. A second copy started while one is up says so and exits. When
 (``bot/telegram_app.py``), sharing a secret with the Rasa server's Telegram
 channel.
 """
+
 from __future__ import annotations
 
 import json
@@ -147,12 +148,18 @@ def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_p
     rasa = Service(
         name="Rasa server",
         command=[
-            str(VENV_BIN / "rasa"), "run",
-            "--model", str(model),
-            "--endpoints", "endpoints.yml",
-            "--credentials", "credentials.yml",
-            "--port", str(rasa_port),
-            "--cors", "*",
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
+            "--port",
+            str(rasa_port),
+            "--cors",
+            "*",
         ],
         health_url=f"http://127.0.0.1:{rasa_port}/",
         log_path=log_dir / "rasa.log",
@@ -176,7 +183,9 @@ def reminder_service(log_dir: Path) -> Service:
     )
 
 
-def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT) -> bool:
+def wait_until_healthy(
+    running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT
+) -> bool:
     """Wait for every service to answer; False if a stop was requested first."""
     deadline = time.monotonic() + timeout
     pending = list(running)
@@ -186,12 +195,16 @@ def wait_until_healthy(running: list[Service], stop_requested: Callable[[], bool
         for service in list(pending):
             code = service.exited()
             if code is not None:
-                raise RuntimeError(f"The {service.name} stopped while starting (exit code {code}). See {service.log_path}.")
+                raise RuntimeError(
+                    f"The {service.name} stopped while starting (exit code {code}). See {service.log_path}."
+                )
             if service.healthy():
                 pending.remove(service)
         if time.monotonic() > deadline:
             names = ", ".join(service.name for service in pending)
-            raise RuntimeError(f"Gave up waiting for the {names} after {timeout:.0f} s. See the logs in {running[0].log_path.parent}.")
+            raise RuntimeError(
+                f"Gave up waiting for the {names} after {timeout:.0f} s. See the logs in {running[0].log_path.parent}."
+            )
         time.sleep(0.5)
     return True
 
@@ -226,7 +239,7 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path, telegram: st
         f"  Council:       {place.name} (set SEN_COUNCIL to change: {', '.join(sorted(knowledge.councils()))})\n"
         f"  REST channel:  {url}\n"
         f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
-        "                   -d '{\"sender\": \"me\", \"message\": \"what does assess plan do review mean\"}'\n"
+        '                   -d \'{"sender": "me", "message": "what does assess plan do review mean"}\'\n'
         f"  Web chat:      {settings.public_url()}/ (a demo Local Offer page with the chat on it)\n"
         f"  Plan links:    {settings.public_url()}/documents/...\n"
         f"{telegram}"
@@ -308,7 +321,9 @@ def main(argv: list[str]) -> int:
     running = services(rasa_port, action_port, log_dir, model, web_port) + [reminder_service(log_dir)]
     stopping = False
     if telegram_port is not None:
-        env.update(SEN_TELEGRAM_BRIDGE_SECRET=settings.telegram_bridge_secret(), SEN_RASA_URL=f"http://127.0.0.1:{rasa_port}")
+        env.update(
+            SEN_TELEGRAM_BRIDGE_SECRET=settings.telegram_bridge_secret(), SEN_RASA_URL=f"http://127.0.0.1:{rasa_port}"
+        )
         running.append(telegram_service(log_dir, telegram_port))
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -331,7 +346,10 @@ def main(argv: list[str]) -> int:
             for service in running:
                 code = service.exited()
                 if code is not None:
-                    print(f"The {service.name} stopped unexpectedly (exit code {code}). See {service.log_path}.", file=sys.stderr)
+                    print(
+                        f"The {service.name} stopped unexpectedly (exit code {code}). See {service.log_path}.",
+                        file=sys.stderr,
+                    )
                     return 1
             time.sleep(0.5)
         print("Stopping...", flush=True)

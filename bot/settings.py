@@ -3,6 +3,7 @@
 Every process (launcher, action server, tests, bench) reads its configuration
 here, so a deployment changes behaviour through the environment alone.
 """
+
 from __future__ import annotations
 
 import os

@@ -23,6 +23,7 @@ Usage (``make run`` starts it when ``TELEGRAM_BOT_TOKEN`` is set)::
 
 This app never imports Rasa: it only talks to the Rasa server over HTTP.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -99,9 +100,9 @@ CHOOSE = "Please choose:"
 START_TEXT = (
     "Hello! I'm the SEN Support Assistant. I answer questions about SEN support in schools "
     "in England, for families and school staff, and say where each answer comes from.\n\n"
-    "Type a question, for example \"what does assess, plan, do, review mean?\".\n\n"
+    'Type a question, for example "what does assess, plan, do, review mean?".\n\n'
     "If you work at a school, or your child's school gave you a code, send "
-    "\"my code is XXXX-XXXX\" to link this chat.\n\n"
+    '"my code is XXXX-XXXX" to link this chat.\n\n'
     "/help lists what I can do. /privacy says what is kept about you."
 )
 START_BUTTONS = [{"title": "What can you help with?", "payload": "/what_can_you_do"}]
@@ -110,14 +111,14 @@ HELP_TEXT = (
     "What I can do:\n\n"
     "- Answer questions about SEN support: the graduated approach, the SENCO, plans and reviews, "
     "funding, EHC needs assessments and your rights. Each answer gives its source and local "
-    "contacts; \"tell me more\" gives more detail.\n"
-    "- For school staff who have linked this chat: \"which reviews are overdue?\", "
-    "\"reviews due in the next 2 weeks\", \"when is Amy Carter's next review?\", "
-    "\"new plan for Finley\" to record a plan step by step.\n"
+    'contacts; "tell me more" gives more detail.\n'
+    '- For school staff who have linked this chat: "which reviews are overdue?", '
+    '"reviews due in the next 2 weeks", "when is Amy Carter\'s next review?", '
+    '"new plan for Finley" to record a plan step by step.\n'
     "- For parents and carers who have linked this chat: \"what's in my child's plan?\", "
-    "\"when's the next meeting about my child?\".\n\n"
-    "To link this chat, send the code from the school: \"my code is XXXX-XXXX\". Codes work once. "
-    "\"who am I linked as\" shows the link, and \"forget me on this device\" removes it.\n\n"
+    '"when\'s the next meeting about my child?".\n\n'
+    'To link this chat, send the code from the school: "my code is XXXX-XXXX". Codes work once. '
+    '"who am I linked as" shows the link, and "forget me on this device" removes it.\n\n'
     "I work only in private chats. Commands: /start, /help, /privacy."
 )
 
@@ -132,7 +133,7 @@ PRIVACY_TEXT = (
     "What is not kept: your Telegram id, name or phone number in the records of schools, "
     "pupils and plans, and anything from group chats (I work only in private chats).\n\n"
     "Telegram carries the messages, under Telegram's own privacy policy.\n\n"
-    "To unlink this chat from your account, send \"forget me on this device\".\n\n"
+    'To unlink this chat from your account, send "forget me on this device".\n\n'
     "To ask about your data, or for a copy of it or its deletion, contact {contact}."
 )
 
@@ -197,8 +198,9 @@ class RateLimiter:
     user once) or "drop" (refused again: stay quiet).
     """
 
-    def __init__(self, capacity: int = RATE_CAPACITY, window: float = RATE_WINDOW,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, capacity: int = RATE_CAPACITY, window: float = RATE_WINDOW, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.capacity, self.rate, self.clock = capacity, capacity / window, clock
         self._buckets: dict[int, tuple[float, float, bool]] = {}  # user -> (tokens, when, warned)
 
@@ -256,7 +258,12 @@ class ButtonKeys:
 def keyboard(keys: ButtonKeys, chat_id: int, buttons: Sequence[dict[str, Any]]) -> Optional[InlineKeyboardMarkup]:
     """Rasa's buttons as an inline keyboard, one button a row."""
     rows = [
-        [InlineKeyboardButton(str(button.get("title") or button["payload"]), callback_data=keys.data_for(chat_id, str(button["payload"])))]
+        [
+            InlineKeyboardButton(
+                str(button.get("title") or button["payload"]),
+                callback_data=keys.data_for(chat_id, str(button["payload"])),
+            )
+        ]
         for button in buttons
         if button.get("payload")
     ]
@@ -309,8 +316,14 @@ class RasaClient:
     may have reached the server is never sent again.
     """
 
-    def __init__(self, base_url: str, secret: str, client: httpx.AsyncClient,
-                 attempts: int = CONNECT_ATTEMPTS, backoff: float = BACKOFF) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        client: httpx.AsyncClient,
+        attempts: int = CONNECT_ATTEMPTS,
+        backoff: float = BACKOFF,
+    ) -> None:
         self.url, self.secret, self.client = base_url.rstrip("/") + BRIDGE_PATH, secret, client
         self.attempts, self.backoff = attempts, backoff
 
@@ -318,7 +331,8 @@ class RasaClient:
         for attempt in range(1, self.attempts + 1):
             try:
                 response = await self.client.post(
-                    self.url, json={"sender": sender, "message": text},
+                    self.url,
+                    json={"sender": sender, "message": text},
                     headers={BRIDGE_SECRET_HEADER: self.secret},
                 )
                 break
@@ -375,8 +389,9 @@ def state_of(application: Application) -> BotState:
 # Sending -------------------------------------------------------------------------
 
 
-async def send(application: Application, chat_id: int, text: str,
-               buttons: Optional[Sequence[dict[str, Any]]] = None) -> list[Message]:
+async def send(
+    application: Application, chat_id: int, text: str, buttons: Optional[Sequence[dict[str, Any]]] = None
+) -> list[Message]:
     """Send ``text`` to a chat as plain text, split to Telegram's limit, ``buttons`` as an inline keyboard.
 
     Buttons are Rasa's (``{"title", "payload"}``); a press sends the payload to
@@ -387,10 +402,14 @@ async def send(application: Application, chat_id: int, text: str,
     parts = split_text(text or "") or ([CHOOSE] if markup else [])
     sent = []
     for number, part in enumerate(parts, start=1):
-        sent.append(await application.bot.send_message(
-            chat_id, part, reply_markup=markup if number == len(parts) else None,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-        ))
+        sent.append(
+            await application.bot.send_message(
+                chat_id,
+                part,
+                reply_markup=markup if number == len(parts) else None,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
     return sent
 
 
@@ -549,11 +568,13 @@ async def post_init(application: Application) -> None:
     config = state.config
     state.http = httpx.AsyncClient(timeout=httpx.Timeout(config.rasa_timeout, connect=5.0))
     state.rasa = RasaClient(config.rasa_url, config.bridge_secret, state.http, config.connect_attempts, config.backoff)
-    await application.bot.set_my_commands([
-        BotCommand("start", "What this assistant is"),
-        BotCommand("help", "What it can do, and linking your account"),
-        BotCommand("privacy", "What is kept about you"),
-    ])
+    await application.bot.set_my_commands(
+        [
+            BotCommand("start", "What this assistant is"),
+            BotCommand("help", "What it can do, and linking your account"),
+            BotCommand("privacy", "What is kept about you"),
+        ]
+    )
 
 
 async def post_shutdown(application: Application) -> None:

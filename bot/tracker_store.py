@@ -27,6 +27,7 @@ Saving uses the number of events the turn loaded instead of counting them again,
 and two indexes let the latest session be found without reading older ones. On
 SQLite (one machine, ``make run``) the database is kept in write-ahead mode.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,7 +71,10 @@ def rollover_events(tracker: DialogueStateTracker) -> list[Event]:
         if isinstance(event, ActionExecuted) and event.action_name not in (ACTION_LISTEN_NAME, None):
             last_action = event.action_name
             break
-    events: list[Event] = [ActionExecuted(ACTION_SESSION_START_NAME, timestamp=now - 0.001), SessionStarted(timestamp=now)]
+    events: list[Event] = [
+        ActionExecuted(ACTION_SESSION_START_NAME, timestamp=now - 0.001),
+        SessionStarted(timestamp=now),
+    ]
     events += [
         SlotSet(name, slot.value, timestamp=now)
         for name, slot in tracker.slots.items()
@@ -228,11 +232,15 @@ class SessionTrackerStore(SQLTrackerStore):
         if events and known_stored is not None and known_stored < len(events):
             last = events[-1]
             with self.session_scope() as session:
-                committed = session.query(self.SQLEvent.id).filter(
-                    self.SQLEvent.sender_id == sender_id,
-                    self.SQLEvent.type_name == last.type_name,
-                    self.SQLEvent.timestamp == last.timestamp,
-                ).first()
+                committed = (
+                    session.query(self.SQLEvent.id)
+                    .filter(
+                        self.SQLEvent.sender_id == sender_id,
+                        self.SQLEvent.type_name == last.type_name,
+                        self.SQLEvent.timestamp == last.timestamp,
+                    )
+                    .first()
+                )
             if committed is not None:
                 return len(events)
         return self._write(sender_id, events, known_stored)

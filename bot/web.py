@@ -13,6 +13,7 @@ assessment request), rendered from the store at that moment (nothing about a
 pupil is written to disk). Unknown or expired links get a kind page that
 says what to do.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -99,7 +100,8 @@ CHAT_FILES = {
     "sen-chat.css": (WEBCHAT_DIR / "sen-chat.css", "text/css"),
     "icon.svg": (WEBCHAT_DIR / "icon.svg", "image/svg+xml"),
     "socket.io.min.js": (
-        settings.PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js", "text/javascript"
+        settings.PROJECT_ROOT / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js",
+        "text/javascript",
     ),
 }
 PAGE_FILES = {"local-offer.css": (WEBCHAT_DIR / "local-offer.css", "text/css")}

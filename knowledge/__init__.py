@@ -4,6 +4,7 @@ Everything here is plain data loaded from YAML files beside this module and
 plain functions over it, so it is used the same way by the action server,
 the tests and the data checks. Nothing here knows about Rasa.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

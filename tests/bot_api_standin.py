@@ -9,6 +9,7 @@ Bot API having a bad moment would; those are recorded too, as not delivered.
         env["TELEGRAM_API_URL"] = api.url
         ... api.delivered() ...
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,15 @@ from typing import Any, Optional
 from aiohttp import web
 
 TOKEN = "123456:reminder-test-token"
-BOT_USER = {"id": 4242, "is_bot": True, "first_name": "SEN Support", "username": "sen_support_test_bot",
-            "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 4242,
+    "is_bot": True,
+    "first_name": "SEN Support",
+    "username": "sen_support_test_bot",
+    "can_join_groups": False,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 
 
 @dataclass(frozen=True)
@@ -82,7 +90,9 @@ class BotApiStandIn:
         if failing:
             return web.Response(status=502, text="Bad Gateway")
         message = {
-            "message_id": next(self._ids), "date": int(time.time()), "text": text,
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "text": text,
             "chat": {"id": chat_id, "type": "private", "first_name": "Staff"},
             "from": {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")},
         }

@@ -3,6 +3,7 @@
 The model is trained once by `make test` before pytest starts; every test that
 needs it uses that one file.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The scaled deployment (bot/deploy.py) as a subprocess, for tests and the bench."""
+
 from __future__ import annotations
 
 import json
@@ -95,23 +96,41 @@ class Deployment:
                 self.process.wait()
 
 
-def start(state_dir: Path, database_url: str, redis_prefix: str, rasa: int = 2, actions: int = 2,
-          timeout: float = 420, **extra_env: str) -> Deployment:
+def start(
+    state_dir: Path,
+    database_url: str,
+    redis_prefix: str,
+    rasa: int = 2,
+    actions: int = 2,
+    timeout: float = 420,
+    **extra_env: str,
+) -> Deployment:
     """Start ``python -m bot.deploy`` on free ports and wait until every part answers."""
     state_dir.mkdir(parents=True, exist_ok=True)
     public, proxy, web = servers.free_port(), servers.free_port(), servers.free_port()
     env = servers.base_env(
-        DATABASE_URL=database_url, REDIS_URL="redis://127.0.0.1:6379/0", SEN_REDIS_PREFIX=redis_prefix,
-        SEN_STATE_DIR=str(state_dir), SEN_PUBLIC_PORT=str(public), SEN_ACTION_PROXY_PORT=str(proxy),
-        WEB_PORT=str(web), SEN_RASA_SERVERS=str(rasa), SEN_ACTION_SERVERS=str(actions),
-        SEN_RASA_BASE_PORT=str(free_block(rasa)), SEN_ACTION_BASE_PORT=str(free_block(actions)),
+        DATABASE_URL=database_url,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        SEN_REDIS_PREFIX=redis_prefix,
+        SEN_STATE_DIR=str(state_dir),
+        SEN_PUBLIC_PORT=str(public),
+        SEN_ACTION_PROXY_PORT=str(proxy),
+        WEB_PORT=str(web),
+        SEN_RASA_SERVERS=str(rasa),
+        SEN_ACTION_SERVERS=str(actions),
+        SEN_RASA_BASE_PORT=str(free_block(rasa)),
+        SEN_ACTION_BASE_PORT=str(free_block(actions)),
         **extra_env,
     )
     log = state_dir / "deploy.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [str(servers.BIN / "python"), "-m", "bot.deploy"], cwd=servers.ROOT, env=env,
-            stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
+            [str(servers.BIN / "python"), "-m", "bot.deploy"],
+            cwd=servers.ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     deployment = Deployment(process, state_dir, public, database_url, log)
     deadline = time.monotonic() + timeout
@@ -125,10 +144,13 @@ def start(state_dir: Path, database_url: str, redis_prefix: str, rasa: int = 2, 
     raise RuntimeError(f"the scaled deployment did not start within {timeout} s:\n{log.read_text()[-4000:]}")
 
 
-def say(base_url: str, sender: str, message: str, timeout: float = 60, path: str = "/webhooks/rest/webhook") -> tuple[int, list[dict[str, Any]]]:
+def say(
+    base_url: str, sender: str, message: str, timeout: float = 60, path: str = "/webhooks/rest/webhook"
+) -> tuple[int, list[dict[str, Any]]]:
     """Send one REST message; return the HTTP status and the replies, whatever the status."""
     request = urllib.request.Request(
-        f"{base_url}{path}", data=json.dumps({"sender": sender, "message": message}).encode(),
+        f"{base_url}{path}",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
         headers={"Content-Type": "application/json"},
     )
     try:

@@ -1,4 +1,5 @@
 """Real servers for tests: the action server and the Rasa server as subprocesses."""
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,9 @@ def start_action_server(log_dir: Path, **env: str) -> tuple[Service, int]:
     return server, port
 
 
-def write_endpoints(path: Path, action_port: int, tracker_store: dict[str, Any], lock_store: Optional[dict[str, Any]] = None) -> Path:
+def write_endpoints(
+    path: Path, action_port: int, tracker_store: dict[str, Any], lock_store: Optional[dict[str, Any]] = None
+) -> Path:
     import yaml
 
     endpoints: dict[str, Any] = {
@@ -73,8 +76,16 @@ def start_rasa_server(log_dir: Path, endpoints: Path, **env: str) -> tuple[Servi
     server = start(
         "Rasa server",
         [
-            str(BIN / "rasa"), "run", "--model", str(MODEL), "--endpoints", str(endpoints),
-            "--credentials", str(ROOT / "credentials.yml"), "--port", str(port),
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(MODEL),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--port",
+            str(port),
         ],
         f"http://127.0.0.1:{port}/",
         log_dir / f"rasa-{port}.log",

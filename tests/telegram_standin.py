@@ -4,6 +4,7 @@ It implements the methods the Telegram app uses, records every call, serves
 queued updates to ``getUpdates`` (long polling) and keeps the messages it was
 asked to send, so a test can play a Telegram user and read the bot's replies.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,15 @@ from typing import Any, Callable, Optional
 from aiohttp import web
 
 TOKEN = "123456:TEST-token-for-the-stand-in"
-BOT_USER = {"id": 4242, "is_bot": True, "first_name": "SEN Support", "username": "sen_support_test_bot",
-            "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+BOT_USER = {
+    "id": 4242,
+    "is_bot": True,
+    "first_name": "SEN Support",
+    "username": "sen_support_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
 # Parameters Telegram receives as JSON inside the form; everything else stays a string.
 JSON_PARAMS = {"reply_markup", "link_preview_options", "commands", "allowed_updates", "reply_parameters"}
 
@@ -99,9 +107,11 @@ class StandIn:
     async def _sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         message = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
             "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group"},
-            "from": BOT_USER, "text": params["text"],
+            "from": BOT_USER,
+            "text": params["text"],
         }
         if params.get("reply_markup"):
             message["reply_markup"] = params["reply_markup"]
@@ -137,7 +147,11 @@ class StandIn:
 
     def sent_to(self, chat_id: int) -> list[dict[str, Any]]:
         """The messages sent to a chat as Telegram returned them (with ``reply_markup``), oldest first."""
-        return [call.result for call in self.calls if call.method == "sendMessage" and int(call.params["chat_id"]) == chat_id]
+        return [
+            call.result
+            for call in self.calls
+            if call.method == "sendMessage" and int(call.params["chat_id"]) == chat_id
+        ]
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Wait until ``condition()`` is true (it is checked after every call) and return its value."""
@@ -158,7 +172,9 @@ class StandIn:
 
     async def replies(self, chat_id: int, count: int, after: int = 0, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait for at least ``count`` messages to the chat after the first ``after`` and return them."""
-        return await self.wait_for(lambda: len(self.sent_to(chat_id)) >= after + count and self.sent_to(chat_id)[after:], timeout)
+        return await self.wait_for(
+            lambda: len(self.sent_to(chat_id)) >= after + count and self.sent_to(chat_id)[after:], timeout
+        )
 
 
 async def _params(request: web.Request) -> dict[str, Any]:
@@ -191,7 +207,11 @@ def message(user_id: int, text: str, chat_id: Optional[int] = None, chat_type: s
     else:
         chat["title"] = "Staff room"
     body: dict[str, Any] = {
-        "message_id": next(_users), "date": int(time.time()), "chat": chat, "from": user(user_id), "text": text,
+        "message_id": next(_users),
+        "date": int(time.time()),
+        "chat": chat,
+        "from": user(user_id),
+        "text": text,
     }
     if text.startswith("/"):
         body["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
@@ -200,7 +220,12 @@ def message(user_id: int, text: str, chat_id: Optional[int] = None, chat_type: s
 
 def press(user_id: int, sent: dict[str, Any], callback_data: str) -> dict[str, Any]:
     """A ``callback_query`` update: the user pressing a button of a message the bot sent."""
-    return {"callback_query": {
-        "id": f"cq{next(_users)}", "from": user(user_id), "chat_instance": "ci", "data": callback_data,
-        "message": sent,
-    }}
+    return {
+        "callback_query": {
+            "id": f"cq{next(_users)}",
+            "from": user(user_id),
+            "chat_instance": "ci",
+            "data": callback_data,
+            "message": sent,
+        }
+    }

@@ -1,4 +1,5 @@
 """Custom actions, run directly on trackers (no servers)."""
+
 from __future__ import annotations
 
 import pytest
@@ -61,7 +62,13 @@ async def test_tell_more_with_no_topic_offers_the_menu(dispatcher: CollectingDis
 
 
 async def test_not_sure_suggests_the_likeliest_topics_and_sendiass(dispatcher: CollectingDispatcher) -> None:
-    ranking = [("nlu_fallback", 0.5), ("ask_ehc_timescales", 0.3), ("greet", 0.2), ("ask_ehc_request", 0.25), ("ask_smart_targets", 0.01)]
+    ranking = [
+        ("nlu_fallback", 0.5),
+        ("ask_ehc_timescales", 0.3),
+        ("greet", 0.2),
+        ("ask_ehc_request", 0.25),
+        ("ask_smart_targets", 0.01),
+    ]
     await ActionNotSure().run(dispatcher, make_tracker("nlu_fallback", ranking=ranking), {})
     text = dispatcher.messages[0]["text"]
     assert text.startswith("I'm not sure")

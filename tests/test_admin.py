@@ -1,4 +1,5 @@
 """The admin command: schools, staff, pupils, codes, the demo school and the audit trail."""
+
 from __future__ import annotations
 
 import re
@@ -31,10 +32,25 @@ def test_school_staff_pupil_and_codes(database: str) -> None:
     assert admin.run(["create-school", "Fernhill Primary (fictional)", "--council", "kent"]).startswith(
         "Created Fernhill Primary (fictional)"
     )
-    added = admin.run(["add-staff", "--school", "Fernhill Primary (fictional)", "--name", "Ms Test Senco", "--role", "senco"])
+    added = admin.run(
+        ["add-staff", "--school", "Fernhill Primary (fictional)", "--name", "Ms Test Senco", "--role", "senco"]
+    )
     staff_code = CODE.search(added).group()
-    pupil = admin.run(["add-pupil", "--school", "Fernhill Primary (fictional)", "--first", "Tilly", "--last", "Example",
-                       "--born", "14 March 2017", "--year", "Year 4"])
+    pupil = admin.run(
+        [
+            "add-pupil",
+            "--school",
+            "Fernhill Primary (fictional)",
+            "--first",
+            "Tilly",
+            "--last",
+            "Example",
+            "--born",
+            "14 March 2017",
+            "--year",
+            "Year 4",
+        ]
+    )
     pupil_id = int(re.search(r"id (\d+)", pupil).group(1))
     issued = admin.run(["parent-code", str(pupil_id), "--parent-name", "Pat Example"])
     parent_code = CODE.search(issued).group()
@@ -87,9 +103,21 @@ def test_seed_demo_once_and_codes_each_time(database: str) -> None:
 
 def test_the_command_line_entry_point(tmp_path: Path) -> None:
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SEN_STATE_DIR=str(tmp_path))
-    ok = subprocess.run([str(BIN / "python"), "-m", "bot.admin", "seed-demo"], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [str(BIN / "python"), "-m", "bot.admin", "seed-demo"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and "Staff code for the SENCO" in ok.stdout
-    bad = subprocess.run([str(BIN / "python"), "-m", "bot.admin", "staff-code", "4242"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [str(BIN / "python"), "-m", "bot.admin", "staff-code", "4242"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and bad.stderr.strip() == "There is no active member of staff with id 4242."

@@ -3,6 +3,7 @@
 Each conversation runs twice: on the default store (SQLite tracker store) and
 on the machine's PostgreSQL tracker store with the Redis lock store.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -85,7 +86,7 @@ def test_greeting_and_menu(rasa_port: int) -> None:
     assert "SEN Support Assistant" in _texts(say(rasa_port, sender, "hello"))
     menu = say(rasa_port, sender, "what can you do")
     payloads = [b["payload"] for b in _buttons(menu)]
-    assert payloads[:len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
+    assert payloads[: len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
 
 
 def test_postgres_tracker_store_keeps_the_conversation(rasa_postgres: int, postgres_database: str) -> None:

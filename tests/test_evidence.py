@@ -3,6 +3,7 @@
 The history runs on SQLite and on the machine's PostgreSQL; the demo pupil
 Oscar Bellamy has three cycles of little progress.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,7 +65,11 @@ def _oscars_parent(session: Any) -> records.Viewer:
 
 def _events(factory: sessionmaker, action: str) -> list[AuditEvent]:
     with factory() as session:
-        return session.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).scalars().all()
+        return (
+            session.execute(select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id))
+            .scalars()
+            .all()
+        )
 
 
 @pytest.fixture
@@ -89,15 +94,23 @@ def test_three_cycles_of_little_progress(factory: sessionmaker, oscar: tuple[dem
     history = _history(factory, school, pupil_id)
     assert history.pupil.full_name == "Oscar Bellamy" and history.pupil.school == demo.DEMO_SCHOOL
     assert [(c.number, c.version, c.status) for c in history.cycles] == [
-        (1, 1, "superseded"), (2, 2, "superseded"), (3, 3, "agreed"),
+        (1, 1, "superseded"),
+        (2, 2, "superseded"),
+        (3, 3, "agreed"),
     ]
     assert [c.agreed_on for c in history.cycles] == [_day(-290), _day(-190), _day(-95)]
     assert [[r.held_on for r in c.reviews] for c in history.cycles] == [[_day(-190)], [_day(-95)], [_day(-12)]]
     assert [(c.counts.achieved, c.counts.progress, c.counts.not_achieved) for c in history.cycles] == [
-        (0, 1, 2), (0, 1, 2), (1, 1, 1),
+        (0, 1, 2),
+        (0, 1, 2),
+        (1, 1, 1),
     ]
     assert history.counts == evidence.Counts(achieved=1, progress=3, not_achieved=5, not_recorded=0)
-    assert [r.decision for c in history.cycles for r in c.reviews] == ["carry_on", "carry_on", "consider_ehc_assessment"]
+    assert [r.decision for c in history.cycles for r in c.reviews] == [
+        "carry_on",
+        "carry_on",
+        "consider_ehc_assessment",
+    ]
     assert history.latest_decision == "consider_ehc_assessment" and history.consider_ehc_assessment
     assert history.first_plan_date == _day(-290)
     assert [(p.name, p.cycles) for p in history.professionals] == [
@@ -109,7 +122,9 @@ def test_three_cycles_of_little_progress(factory: sessionmaker, oscar: tuple[dem
     assert first.targets[0].outcome == "By the review Oscar will read 30 of the 40 Phase 3 sounds."
     assert first.targets[0].provision_how_often == "Four times a week, 15 minutes"
     assert (first.targets[0].result, first.targets[0].evidence, first.targets[0].next_step) == (
-        "not_achieved", "Reads 14 of 40 sounds (11 at the start).", "different_provision",
+        "not_achieved",
+        "Reads 14 of 40 sounds (11 at the start).",
+        "different_provision",
     )
     review = history.cycles[2].last_review
     assert review.next_review_date == _day(70) and "educational psychologist" in review.attendees
@@ -118,7 +133,9 @@ def test_three_cycles_of_little_progress(factory: sessionmaker, oscar: tuple[dem
     assert read.allowed and read.pupil_id == pupil_id and read.actor_id == school.senco_id
 
 
-def test_the_demo_pupil_leaves_the_review_lists_as_they_were(factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]) -> None:
+def test_the_demo_pupil_leaves_the_review_lists_as_they_were(
+    factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]
+) -> None:
     school, pupil_id = oscar
     with factory.begin() as session:
         agenda = records.agenda(session, _staff(school), 61, today=TODAY)
@@ -134,8 +151,15 @@ def test_a_draft_is_not_a_cycle_and_reviews_not_held_are_left_out(
     school, pupil_id = oscar
     with factory.begin() as session:
         session.add(SupportPlan(pupil_id=pupil_id, version=4, status=PlanStatus.draft, interventions="Being written"))
-        session.add(Review(pupil_id=pupil_id, scheduled_for=_day(-1), status=ReviewStatus.in_progress, held_on=_day(-1),
-                           decision=ReviewDecision.carry_on))
+        session.add(
+            Review(
+                pupil_id=pupil_id,
+                scheduled_for=_day(-1),
+                status=ReviewStatus.in_progress,
+                held_on=_day(-1),
+                decision=ReviewDecision.carry_on,
+            )
+        )
     history = _history(factory, school, pupil_id)
     assert [c.version for c in history.cycles] == [1, 2, 3]
     assert [len(c.reviews) for c in history.cycles] == [1, 1, 1]
@@ -145,26 +169,49 @@ def test_a_draft_is_not_a_cycle_and_reviews_not_held_are_left_out(
 def test_reviews_without_a_plan_are_placed_by_date(factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]) -> None:
     school, _ = oscar
     with factory.begin() as session:
-        pupil = Pupil(school_id=school.school_id, first_name="Ivo", last_name="Quennell",
-                      date_of_birth=dt.date(2016, 9, 1), year_group="Year 5")
+        pupil = Pupil(
+            school_id=school.school_id,
+            first_name="Ivo",
+            last_name="Quennell",
+            date_of_birth=dt.date(2016, 9, 1),
+            year_group="Year 5",
+        )
         session.add(pupil)
         session.flush()
         one = SupportPlan(pupil_id=pupil.id, version=1, status=PlanStatus.superseded, agreed_on=_day(-200))
-        one.targets = [Target(position=1, outcome="Read 20 words.", progress=TargetProgress.progress),
-                       Target(position=2, outcome="Count to 50.")]
+        one.targets = [
+            Target(position=1, outcome="Read 20 words.", progress=TargetProgress.progress),
+            Target(position=2, outcome="Count to 50."),
+        ]
         two = SupportPlan(pupil_id=pupil.id, version=2, status=PlanStatus.agreed, agreed_on=_day(-100))
         two.targets = [Target(position=1, outcome="Read 30 words.")]
         session.add_all([one, two])
         session.flush()
         # Held on the day plan 2 was agreed: it reviewed plan 1.
-        first = Review(pupil_id=pupil.id, scheduled_for=_day(-100), held_on=_day(-100), status=ReviewStatus.held,
-                       decision=ReviewDecision.carry_on)
-        first.targets = [ReviewTarget(kind="reviewed", position=2, achieved=TargetProgress.not_achieved, evidence="Counts to 31.")]
+        first = Review(
+            pupil_id=pupil.id,
+            scheduled_for=_day(-100),
+            held_on=_day(-100),
+            status=ReviewStatus.held,
+            decision=ReviewDecision.carry_on,
+        )
+        first.targets = [
+            ReviewTarget(kind="reviewed", position=2, achieved=TargetProgress.not_achieved, evidence="Counts to 31.")
+        ]
         # Held before it was recorded as held (older data): still a held review.
-        second = Review(pupil_id=pupil.id, scheduled_for=_day(-5), held_on=_day(-5), decision=ReviewDecision.no_longer_needed)
-        second.targets = [ReviewTarget(kind="reviewed", position=1, target_id=two.targets[0].id,
-                                       achieved=TargetProgress.achieved, evidence="Reads 32 words."),
-                          ReviewTarget(kind="new", position=1, outcome="Write 3 sentences.")]
+        second = Review(
+            pupil_id=pupil.id, scheduled_for=_day(-5), held_on=_day(-5), decision=ReviewDecision.no_longer_needed
+        )
+        second.targets = [
+            ReviewTarget(
+                kind="reviewed",
+                position=1,
+                target_id=two.targets[0].id,
+                achieved=TargetProgress.achieved,
+                evidence="Reads 32 words.",
+            ),
+            ReviewTarget(kind="new", position=1, outcome="Write 3 sentences."),
+        ]
         booked = Review(pupil_id=pupil.id, scheduled_for=_day(20))
         session.add_all([first, second, booked])
         pupil_id = pupil.id
@@ -172,7 +219,8 @@ def test_reviews_without_a_plan_are_placed_by_date(factory: sessionmaker, oscar:
     one, two = history.cycles
     assert [r.held_on for r in one.reviews] == [_day(-100)] and [r.held_on for r in two.reviews] == [_day(-5)]
     assert [(t.outcome, t.result, t.evidence) for t in one.targets] == [
-        ("Read 20 words.", "progress", None), ("Count to 50.", "not_achieved", "Counts to 31."),
+        ("Read 20 words.", "progress", None),
+        ("Count to 50.", "not_achieved", "Counts to 31."),
     ]
     assert [(t.result, t.evidence) for t in two.targets] == [("achieved", "Reads 32 words.")]
     assert [t.outcome for t in two.reviews[0].new_targets] == ["Write 3 sentences."]
@@ -197,8 +245,13 @@ def _viewer(session: Any, school: demo.DemoSchool, who: str) -> records.Viewer:
 
 @pytest.mark.parametrize(
     ("who", "allowed"),
-    [("school staff", True), ("linked parent", True), ("other school's staff", False),
-     ("another child's parent", False), ("unlinked", False)],
+    [
+        ("school staff", True),
+        ("linked parent", True),
+        ("other school's staff", False),
+        ("another child's parent", False),
+        ("unlinked", False),
+    ],
 )
 def test_only_the_school_and_the_linked_parents_may_read_it(
     factory: sessionmaker, oscar: tuple[demo.DemoSchool, int], who: str, allowed: bool
@@ -228,8 +281,11 @@ def summary(factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]) -> tuple[
         review = session.execute(
             select(Review).where(Review.pupil_id == pupil_id, Review.held_on == _day(-12))
         ).scalar_one()
-        review.notes.append(ReviewNote(staff_id=school.senco_id, channel="rest",
-                                       text="Dad said <script>alert('x')</script> & <b>thanks</b>"))
+        review.notes.append(
+            ReviewNote(
+                staff_id=school.senco_id, channel="rest", text="Dad said <script>alert('x')</script> & <b>thanks</b>"
+            )
+        )
     history = _history(factory, school, pupil_id)
     return history, evidence_html(history, NORFOLK, HELP)
 
@@ -240,7 +296,9 @@ def test_the_html_shows_every_cycle_and_escapes_what_was_typed(summary: tuple[ev
     assert "Dad said &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;thanks&lt;/b&gt;" in html
     assert TITLE in html and "Oscar Bellamy" in html and dates.long_date(dt.date(2017, 2, 19)) in html
     for cycle in history.cycles:
-        assert f"Cycle {cycle.number}: plan version {cycle.version}, agreed on {dates.long_date(cycle.agreed_on)}" in html
+        assert (
+            f"Cycle {cycle.number}: plan version {cycle.version}, agreed on {dates.long_date(cycle.agreed_on)}" in html
+        )
         assert f"Review held on {dates.long_date(cycle.reviews[0].held_on)}" in html
     row = re.search(r"<tr class='total'>(.*?)</tr>", html).group(1)
     assert re.findall(r">(\d+)<", row) == ["1", "3", "5", "9"]
@@ -265,7 +323,9 @@ def test_the_pdf_reads_back_with_each_cycle(summary: tuple[evidence.History, str
     assert "Page1of" in text and "Evidencesummary:OscarBellamy" in text
 
 
-def test_a_pupil_with_no_plan_gets_a_short_honest_summary(factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]) -> None:
+def test_a_pupil_with_no_plan_gets_a_short_honest_summary(
+    factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]
+) -> None:
     school, _ = oscar
     with factory() as session:
         finley = session.execute(select(Pupil.id).where(Pupil.first_name == "Finley")).scalar_one()
@@ -308,7 +368,9 @@ async def test_an_evidence_link_opens_as_html_and_pdf(store: dict[str, Any]) -> 
 
 
 async def test_expired_unknown_and_withdrawn_links_get_the_kind_page(store: dict[str, Any]) -> None:
-    expired, pupil_id = _issue(store["url"], now=dt.datetime.utcnow() - documents.LINK_LIFETIME - dt.timedelta(minutes=1))
+    expired, pupil_id = _issue(
+        store["url"], now=dt.datetime.utcnow() - documents.LINK_LIFETIME - dt.timedelta(minutes=1)
+    )
     parents, _ = _issue(store["url"], who="parent")
     assert (await _get(f"/documents/{parents}.html"))[0] == 200
     with sessions(store["url"]).begin() as session:
@@ -321,9 +383,14 @@ async def test_expired_unknown_and_withdrawn_links_get_the_kind_page(store: dict
     with sessions(store["url"])() as session:
         opened = session.execute(
             select(AuditEvent.allowed, AuditEvent.detail, AuditEvent.pupil_id)
-            .where(AuditEvent.action == "open_evidence_document").order_by(AuditEvent.id)
+            .where(AuditEvent.action == "open_evidence_document")
+            .order_by(AuditEvent.id)
         ).all()
-    assert [tuple(row) for row in opened] == [(True, None, pupil_id), (False, "expired", None), (False, "access ended", None)]
+    assert [tuple(row) for row in opened] == [
+        (True, None, pupil_id),
+        (False, "expired", None),
+        (False, "access ended", None),
+    ]
 
 
 async def test_plan_links_still_open_the_plan(store: dict[str, Any]) -> None:
@@ -349,7 +416,12 @@ def test_the_admin_command_prints_a_link_for_a_member_of_staff(store: dict[str, 
         opened = documents.open_link(session, token)
         assert isinstance(opened, evidence.History) and opened.pupil.id == pupil_id
         (made,) = session.execute(select(AuditEvent).where(AuditEvent.action == "link_evidence_document")).scalars()
-        assert (made.actor_kind, made.actor_id, made.channel, made.pupil_id) == ("staff", school.senco_id, "admin", pupil_id)
+        assert (made.actor_kind, made.actor_id, made.channel, made.pupil_id) == (
+            "staff",
+            school.senco_id,
+            "admin",
+            pupil_id,
+        )
     with pytest.raises(admin.AdminError, match="is not at the school of staff id"):
         admin.run(["evidence-link", "--pupil-id", str(pupil_id), "--staff-id", str(school.other_senco_id)])
     with pytest.raises(admin.AdminError, match="no active member of staff"):

@@ -1,4 +1,5 @@
 """The knowledge base, the domain and the training data agree with each other."""
+
 from __future__ import annotations
 
 import re
@@ -123,9 +124,7 @@ def test_out_of_scope_replies_cover_every_out_of_scope_intent() -> None:
 
 
 def test_training_examples_are_not_repeated() -> None:
-    counts = Counter(
-        example.lower() for examples in _training_examples().values() for example in examples
-    )
+    counts = Counter(example.lower() for examples in _training_examples().values() for example in examples)
     repeated = [text for text, count in counts.items() if count > 1]
     assert not repeated
 

@@ -1,4 +1,5 @@
 """The run command: starts both servers, refuses a second copy, stops everything on Ctrl-C."""
+
 from __future__ import annotations
 
 import os
@@ -22,8 +23,13 @@ from tests.servers import BIN, ROOT, base_env, free_port, say
 
 def _start(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=env, text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+        [str(BIN / "python"), "-m", "bot.run"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -84,8 +90,12 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
         assert "parent or carer of Amy" in linked[0]["text"]
 
         second = subprocess.run(
-            [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=launcher_env,
-            capture_output=True, text=True, timeout=120,
+            [str(BIN / "python"), "-m", "bot.run"],
+            cwd=ROOT,
+            env=launcher_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
         assert second.returncode == 1
         assert "already running" in second.stderr
@@ -111,8 +121,12 @@ def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
         holder.bind(("127.0.0.1", int(launcher_env["RASA_PORT"])))
         holder.listen()
         result = subprocess.run(
-            [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=launcher_env,
-            capture_output=True, text=True, timeout=120,
+            [str(BIN / "python"), "-m", "bot.run"],
+            cwd=ROOT,
+            env=launcher_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     assert result.returncode == 1
     assert f"Rasa port {launcher_env['RASA_PORT']}" in result.stderr
@@ -121,7 +135,12 @@ def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
 def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]) -> None:
     env = dict(launcher_env, SEN_COUNCIL="atlantis")
     result = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.run"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+        [str(BIN / "python"), "-m", "bot.run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 1
     assert "Unknown council 'atlantis'" in result.stderr
@@ -129,8 +148,12 @@ def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]
 
 def test_stop_with_nothing_running_says_so(launcher_env: dict[str, str]) -> None:
     result = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.run", "--stop"], cwd=ROOT, env=launcher_env,
-        capture_output=True, text=True, timeout=120,
+        [str(BIN / "python"), "-m", "bot.run", "--stop"],
+        cwd=ROOT,
+        env=launcher_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0
     assert "not running" in result.stdout

@@ -1,4 +1,5 @@
 """Pure helpers of the look-ups: name matching, English dates and finding codes."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,8 +74,15 @@ def test_long_date_is_written_the_english_way() -> None:
 
 @pytest.mark.parametrize(
     ("offset", "text"),
-    [(0, "today"), (1, "tomorrow"), (-1, "yesterday"), (3, "in 3 days"), (-12, "12 days ago"), (35, "in 5 weeks"),
-     (130, "in 4 months")],
+    [
+        (0, "today"),
+        (1, "tomorrow"),
+        (-1, "yesterday"),
+        (3, "in 3 days"),
+        (-12, "12 days ago"),
+        (35, "in 5 weeks"),
+        (130, "in 4 months"),
+    ],
 )
 def test_relative(offset: int, text: str) -> None:
     now = dt.date(2026, 3, 2)

@@ -1,4 +1,5 @@
 """Intent accuracy on held-out questions written separately from the training data."""
+
 from __future__ import annotations
 
 import asyncio
@@ -54,10 +55,15 @@ def test_heldout_intent_accuracy(agent) -> None:
     correct = len(questions) - len(errors)
     accuracy = correct / len(questions)
     confusions = Counter(f"{expected} -> {got}" for _, expected, got in errors)
-    record_result("nlu_heldout", {
-        "accuracy": accuracy, "correct": correct, "total": len(questions),
-        "errors": [{"text": t, "expected": e, "predicted": g} for t, e, g in errors],
-    })
+    record_result(
+        "nlu_heldout",
+        {
+            "accuracy": accuracy,
+            "correct": correct,
+            "total": len(questions),
+            "errors": [{"text": t, "expected": e, "predicted": g} for t, e, g in errors],
+        },
+    )
     print(f"\nHeld-out NLU intent accuracy: {accuracy:.1%} ({correct}/{len(questions)})")
     for pair, count in confusions.most_common(15):
         print(f"  {count} x {pair}")

@@ -1,4 +1,5 @@
 """Recording a plan through the actions, against a store: the whole walk, stop and resume, interruptions, two editors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -28,21 +29,43 @@ def _pdf_text(html: str) -> str:
 
 def _plan(store: dict[str, Any], pupil: str) -> list[SupportPlan]:
     with sessions(store["url"])() as session:
-        rows = session.execute(
-            select(SupportPlan).where(SupportPlan.pupil_id == store["ids"][pupil]).order_by(SupportPlan.version)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(SupportPlan).where(SupportPlan.pupil_id == store["ids"][pupil]).order_by(SupportPlan.version)
+            )
+            .scalars()
+            .all()
+        )
         for row in rows:
             list(row.targets)
         return rows
 
 
 ANSWERS = [
-    "SEN support", "Social, emotional and mental health", "no", "At the expected standard", "good",
-    "Working towards in writing", "slowing this term", "Expected standard by July", "Check-in with a trusted adult daily",
-    "Teacher observations and a Boxall profile", "none yet", "Sleeping badly since moving house", "Funny, loves football",
-    "I go quiet and pull my hood up", "a quiet word, not in front of everyone", "Share worries at home", "Use my calm card",
-    "Greet Finley at the door", "Joining in at playtime", "TA, lunchtime club, lunchtimes, twice a week",
-    "Finley will join a group game for 10 minutes on 3 of 5 days by half term", "no", "Mrs Priya Ashdown", "today",
+    "SEN support",
+    "Social, emotional and mental health",
+    "no",
+    "At the expected standard",
+    "good",
+    "Working towards in writing",
+    "slowing this term",
+    "Expected standard by July",
+    "Check-in with a trusted adult daily",
+    "Teacher observations and a Boxall profile",
+    "none yet",
+    "Sleeping badly since moving house",
+    "Funny, loves football",
+    "I go quiet and pull my hood up",
+    "a quiet word, not in front of everyone",
+    "Share worries at home",
+    "Use my calm card",
+    "Greet Finley at the door",
+    "Joining in at playtime",
+    "TA, lunchtime club, lunchtimes, twice a week",
+    "Finley will join a group game for 10 minutes on 3 of 5 days by half term",
+    "no",
+    "Mrs Priya Ashdown",
+    "today",
     dates.long_date(REVIEW),
 ]
 
@@ -66,10 +89,16 @@ async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> No
     assert "version 1 is now Finley's agreed plan" in replies[0]
     assert replies[1].startswith("The printable plan, to share with the parents: http://localhost:")
     from bot import web
+
     html = web.render(replies[1].split("/documents/")[1].split(".pdf")[0])
     assert "Finley Shaw" in html and "Funny, loves football" in html and "Parents were told of this plan on" in html
     text = _pdf_text(html)
-    for answer in ANSWERS[3:21] + ["Mrs Priya Ashdown", dates.long_date(REVIEW), "☑ SEN Support", "☑ Social, Emotional"]:
+    for answer in ANSWERS[3:21] + [
+        "Mrs Priya Ashdown",
+        dates.long_date(REVIEW),
+        "☑ SEN Support",
+        "☑ Social, Emotional",
+    ]:
         if answer not in ("none yet", "no"):
             assert "".join(answer.split(",")[0].split()) in text, answer
     (agreed,) = _plan(store, "Finley Shaw")
@@ -88,6 +117,7 @@ async def test_stop_and_carry_on_from_another_channel(store: dict[str, Any]) -> 
     assert web.result == "stopped" and "carry on with Finley's plan" in replies[0]
 
     from bot.store import demo
+
     with sessions(store["url"]).begin() as session:
         fresh = demo.codes(session, store["school"])
     phone = Chat(store, "4242", "telegram")
@@ -143,7 +173,9 @@ async def test_two_staff_on_one_draft_are_told_about_each_other(store: dict[str,
     await second.start("carry on with Finley's plan", intent="resume_plan")
     await second.say("EHC plan")
     replies = await first.say("SEN support")
-    assert replies[0].startswith("Mr Tom Ellery changed this answer a moment ago, to \"EHC plan\". I haven't overwritten it.")
+    assert replies[0].startswith(
+        'Mr Tom Ellery changed this answer a moment ago, to "EHC plan". I haven\'t overwritten it.'
+    )
     (draft,) = _plan(store, "Finley Shaw")
     assert draft.level_of_need.value == "ehcp"
     await first.say("SEN support")
@@ -159,7 +191,9 @@ async def test_parents_and_other_schools_cannot_record(store: dict[str, Any]) ->
     other = Chat(store, "other-plan")
     await other.link(store["other_code"])
     replies = await other.start("update Amy Carter's plan")
-    assert replies[0] == "I couldn't find a pupil by that name at Harbour View Primary School. Please check the spelling."
+    assert (
+        replies[0] == "I couldn't find a pupil by that name at Harbour View Primary School. Please check the spelling."
+    )
     stranger = Chat(store, "stranger-plan")
     replies = await stranger.start("new plan for Amy Carter")
     assert replies[0].startswith("Recording SEN Support Plans is for school staff who have linked this chat.")

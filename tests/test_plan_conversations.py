@@ -1,4 +1,5 @@
 """Recording a plan through the REST channel against real servers, including a restart midway."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,7 +34,8 @@ class Assistant:
             self.folder, DATABASE_URL=self.store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY
         )
         endpoints = servers.write_endpoints(
-            self.folder / "endpoints.yml", action_port,
+            self.folder / "endpoints.yml",
+            action_port,
             {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(self.folder / "tracker.db")},
         )
         rasa, self.port = servers.start_rasa_server(self.folder, endpoints)
@@ -65,7 +67,9 @@ def _finley(store: str) -> SupportPlan:
         return plan
 
 
-def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_plan_recorded_interrupted_restarted_and_agreed(
+    assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DATABASE_URL", assistant.store)
     codes = demo_codes(assistant.store)
     browser = f"web-{uuid.uuid4().hex[:8]}"
@@ -99,7 +103,12 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(assistant: Assistant, 
     assert "version 1 is now Finley's agreed plan" in agreed
     token = agreed.split("/documents/")[1].split(".pdf")[0]
     text = _pdf_text(web.render(token))
-    for answer in ANSWERS[3:21] + ["Mrs Priya Ashdown", dates.long_date(REVIEW), "☑ SEN Support", "☑ Social, Emotional"]:
+    for answer in ANSWERS[3:21] + [
+        "Mrs Priya Ashdown",
+        dates.long_date(REVIEW),
+        "☑ SEN Support",
+        "☑ Social, Emotional",
+    ]:
         if answer not in ("none yet", "no"):
             assert "".join(answer.split(",")[0].split()) in text, answer
     plan = _finley(assistant.store)
@@ -135,7 +144,9 @@ def test_corrections_and_bad_answers_over_rest(assistant: Assistant) -> None:
     assistant.say(sender, "yesterday")
     assert "couldn't read that as a date" in assistant.say(sender, "the day after never")
     assert "is in the past" in assistant.say(sender, "1/1/2020")
-    assert "more than about four months away" in assistant.say(sender, dates.long_date(dates.today() + dt.timedelta(days=200)))
+    assert "more than about four months away" in assistant.say(
+        sender, dates.long_date(dates.today() + dt.timedelta(days=200))
+    )
     assert "Section 14 of 14" in assistant.say(sender, "no")
     summary = assistant.say(sender, dates.long_date(REVIEW))
     assert "Is this right?" in summary and "• Strengths: Brilliant at football" in summary

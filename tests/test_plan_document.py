@@ -1,4 +1,5 @@
 """The printable plan: HTML laid out like the template, and a PDF whose text reads back."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -34,11 +35,24 @@ def test_the_pdf_reads_back_with_every_section(factory: sessionmaker) -> None:
     # Table cells wrap, so compare without white space.
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     for expected in (
-        "Special Educational Needs (SEN) Support Plan", "Amy Carter", "Brambleway Primary School", "Year 3",
-        "Loves <b>drawing</b> & animals", "I go quiet and rub my eyes", "Sitting near the front",
-        "Read with Amy for ten", "Use my overlay", "Mrs Priya Ashdown", "Assess, Plan, Do, Review",
-        "Cognition and Learning", "Small-group phonics", "Blending sounds", "40 of the 50 Phase 5 words",
-        "Reads 28 of 50 words", "Norfolk SENDIASS: 01603 704070", "Mr Tom Ellery",
+        "Special Educational Needs (SEN) Support Plan",
+        "Amy Carter",
+        "Brambleway Primary School",
+        "Year 3",
+        "Loves <b>drawing</b> & animals",
+        "I go quiet and rub my eyes",
+        "Sitting near the front",
+        "Read with Amy for ten",
+        "Use my overlay",
+        "Mrs Priya Ashdown",
+        "Assess, Plan, Do, Review",
+        "Cognition and Learning",
+        "Small-group phonics",
+        "Blending sounds",
+        "40 of the 50 Phase 5 words",
+        "Reads 28 of 50 words",
+        "Norfolk SENDIASS: 01603 704070",
+        "Mr Tom Ellery",
         dates.long_date(dates.today() + dt.timedelta(days=10)),
     ):
         assert "".join(expected.split()) in text, expected
@@ -76,10 +90,18 @@ def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) ->
         assert documents.open_link(session, staff_token, now=later) is None
     with factory() as session:
         events = session.execute(
-            select(AuditEvent.action, AuditEvent.allowed).where(AuditEvent.action.like("%plan_document")).order_by(AuditEvent.id)
+            select(AuditEvent.action, AuditEvent.allowed)
+            .where(AuditEvent.action.like("%plan_document"))
+            .order_by(AuditEvent.id)
         ).all()
     assert [tuple(e) for e in events] == [
-        ("link_plan_document", True), ("link_plan_document", True), ("link_plan_document", True),
-        ("link_plan_document", False), ("link_plan_document", False), ("link_plan_document", False),
-        ("open_plan_document", True), ("open_plan_document", False), ("open_plan_document", False),
+        ("link_plan_document", True),
+        ("link_plan_document", True),
+        ("link_plan_document", True),
+        ("link_plan_document", False),
+        ("link_plan_document", False),
+        ("link_plan_document", False),
+        ("open_plan_document", True),
+        ("open_plan_document", False),
+        ("open_plan_document", False),
     ]

@@ -1,4 +1,5 @@
 """The plan walk's logic: every section in order, commands, checks and follow-up questions."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -59,9 +60,19 @@ WHOLE_PLAN = [
     ("Use my overlay", {"child_role": "Use my overlay"}),
     ("Check understanding", {"class_teacher_role": "Check understanding"}),
     ("Blending sounds", {"difficulty": "Blending sounds"}),
-    ("TA, phonics group, mornings, 3 times a week",
-     {"provision_who": "TA", "provision_what": "phonics group", "provision_when": "mornings", "provision_how_often": "3 times a week"}),
-    ("Amy will read 40 of 50 Phase 5 words by the end of term", {"outcome": "Amy will read 40 of 50 Phase 5 words by the end of term"}),
+    (
+        "TA, phonics group, mornings, 3 times a week",
+        {
+            "provision_who": "TA",
+            "provision_what": "phonics group",
+            "provision_when": "mornings",
+            "provision_how_often": "3 times a week",
+        },
+    ),
+    (
+        "Amy will read 40 of 50 Phase 5 words by the end of term",
+        {"outcome": "Amy will read 40 of 50 Phase 5 words by the end of term"},
+    ),
     ("no", None),
     ("Mrs Priya Ashdown", {"agreed_by_senco_name": "Mrs Priya Ashdown"}),
     ("today", {"agreed_on": TODAY}),
@@ -72,7 +83,9 @@ WHOLE_PLAN = [
 def test_a_whole_plan_in_order_with_where_we_are() -> None:
     walk = Walk()
     first = walk.start()
-    assert first.say == [f"Section 1 of {TOTAL_SECTIONS}: Level of need.\nIs Amy on SEN support, or does Amy have an EHC plan?"]
+    assert first.say == [
+        f"Section 1 of {TOTAL_SECTIONS}: Level of need.\nIs Amy on SEN support, or does Amy have an EHC plan?"
+    ]
     assert [b["title"] for b in first.buttons] == ["SEN support", "EHC plan", "Skip for now"]
     sections_seen = []
     for answer, expected in WHOLE_PLAN:
@@ -113,7 +126,7 @@ def test_skip_back_change_keep_and_where_am_i() -> None:
     assert walk.values["strengths"] == "Great at maths"
     assert walk.say("where am i").say[0].startswith("Section 9 of 14"), "carries on where it was"
     turn = walk.say("change section 2")
-    assert "At the moment: \"Communication and interaction\"" in turn.say[-1]
+    assert 'At the moment: "Communication and interaction"' in turn.say[-1]
     assert walk.say("keep").say[-1].startswith("Section 9 of 14")
 
 
@@ -184,8 +197,12 @@ def test_provision_without_who_or_how_often_is_asked_about() -> None:
     turn = walk.say("Mrs Khan, the TA")
     assert turn.say == [walker.provision_question("how often")]
     turn = walk.say("three times a week")
-    assert turn.save == {"provision_who": "Mrs Khan, the TA", "provision_what": "precision teaching",
-                         "provision_when": None, "provision_how_often": "three times a week"}
+    assert turn.save == {
+        "provision_who": "Mrs Khan, the TA",
+        "provision_what": "precision teaching",
+        "provision_when": None,
+        "provision_how_often": "three times a week",
+    }
     assert turn.target_position == 1
 
 
@@ -240,7 +257,13 @@ def test_smart_check(outcome: str, measurable: bool, time_bound: bool) -> None:
         ("TA, phonics group, mornings, 3 times a week", "TA", "phonics group", "mornings", "3 times a week"),
         ("small group phonics with the TA daily", "TA", "small group phonics", None, "daily"),
         ("precision teaching", None, "precision teaching", None, None),
-        ("speech and language therapist, social skills group, twice a week", "speech and language therapist", "social skills group", None, "twice a week"),
+        (
+            "speech and language therapist, social skills group, twice a week",
+            "speech and language therapist",
+            "social skills group",
+            None,
+            "twice a week",
+        ),
         ("Mrs Patel, reading, Mondays and Thursdays", "Mrs Patel", "reading", "Mondays", "Mondays and Thursdays"),
     ],
 )

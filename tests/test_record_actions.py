@@ -1,4 +1,5 @@
 """The look-up and linking actions against a seeded demo store, including access attacks."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,8 +24,13 @@ TODAY = dates.today()
 
 
 async def _say(
-    action: Action, text: str, sender: str, intent: Optional[str] = None, channel: str = "rest",
-    entities: Optional[dict[str, str]] = None, slots: Optional[dict[str, Any]] = None,
+    action: Action,
+    text: str,
+    sender: str,
+    intent: Optional[str] = None,
+    channel: str = "rest",
+    entities: Optional[dict[str, str]] = None,
+    slots: Optional[dict[str, Any]] = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(intent=intent, text=text, sender_id=sender, channel=channel, entities=entities, slots=slots)
@@ -45,7 +51,9 @@ def _audit(store: dict[str, Any]) -> list[AuditEvent]:
 async def test_senco_links_and_sees_overdue_and_flagged_reviews(store: dict[str, Any]) -> None:
     reply = await _link(store, store["codes"].staff_code, "senco-1")
     assert "linked as Mrs Priya Ashdown (SENCO) at Brambleway Primary School" in reply
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "which reviews are overdue?", "senco-1", "lookup_overdue_reviews")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "which reviews are overdue?", "senco-1", "lookup_overdue_reviews"
+    )
     text = messages[0]["text"]
     overdue_block, due_block, flagged_block = text.split("\n\n")
     ben_due = TODAY - dt.timedelta(days=12)
@@ -59,9 +67,13 @@ async def test_senco_links_and_sees_overdue_and_flagged_reviews(store: dict[str,
 
 async def test_reviews_due_window_comes_from_the_question(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-2")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due"
+    )
     assert messages[0]["text"].startswith("No reviews are due at Brambleway Primary School in the next 7 days.")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due"
+    )
     assert "in the next 60 days" in messages[0]["text"] and "Amy Fenwick" in messages[0]["text"]
 
 
@@ -74,7 +86,9 @@ async def test_two_amys_get_a_question_back_then_the_answer(store: dict[str, Any
     assert titles == ["Amy Carter (Year 3)", "Amy Fenwick (Year 5)"]
     payload = messages[0]["buttons"][0]["payload"]
     assert payload == f'/lookup_next_review{{"pupil_id": "{store["ids"]["Amy Carter"]}"}}'
-    messages, events = await _say(action, payload, "senco-3", "lookup_next_review", entities={"pupil_id": str(store["ids"]["Amy Carter"])})
+    messages, events = await _say(
+        action, payload, "senco-3", "lookup_next_review", entities={"pupil_id": str(store["ids"]["Amy Carter"])}
+    )
     due = TODAY + dt.timedelta(days=10)
     assert messages[0]["text"].startswith(f"Amy Carter's next review is on {dates.long_date(due)} (in 10 days).")
     assert {"event": "slot", "timestamp": None, "name": "pupil_ref", "value": str(store["ids"]["Amy Carter"])} in events
@@ -83,7 +97,13 @@ async def test_two_amys_get_a_question_back_then_the_answer(store: dict[str, Any
 async def test_follow_up_question_uses_the_pupil_just_discussed(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-4")
     amy = str(store["ids"]["Amy Carter"])
-    messages, _ = await _say(record_actions.ActionPupilTargets(), "and her targets?", "senco-4", "lookup_pupil_targets", slots={"pupil_ref": amy})
+    messages, _ = await _say(
+        record_actions.ActionPupilTargets(),
+        "and her targets?",
+        "senco-4",
+        "lookup_pupil_targets",
+        slots={"pupil_ref": amy},
+    )
     text = messages[0]["text"]
     assert text.startswith("Amy's targets")
     assert "1. By the end of term Amy will read 40 of the 50 Phase 5 words correctly." in text
@@ -92,7 +112,9 @@ async def test_follow_up_question_uses_the_pupil_just_discussed(store: dict[str,
 
 async def test_staff_are_told_when_the_code_timing_is_not_met(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-5")
-    messages, _ = await _say(record_actions.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review")
+    messages, _ = await _say(
+        record_actions.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review"
+    )
     assert "There's no review booked for Chloe Hartley" in messages[0]["text"]
     assert "three times a year (paragraph 6.65)" in messages[0]["text"]
     messages, _ = await _say(record_actions.ActionNextReview(), "daniel price review", "senco-5", "lookup_next_review")
@@ -102,14 +124,26 @@ async def test_staff_are_told_when_the_code_timing_is_not_met(store: dict[str, A
 async def test_parent_sees_their_childs_plan(store: dict[str, Any]) -> None:
     reply = await _link(store, store["codes"].parent_code, "parent-1", channel="socketio")
     assert "Sarah Carter, parent or carer of Amy" in reply
-    messages, _ = await _say(record_actions.ActionPupilPlan(), "what's in my child's plan?", "parent-1", "lookup_pupil_plan", "socketio")
+    messages, _ = await _say(
+        record_actions.ActionPupilPlan(), "what's in my child's plan?", "parent-1", "lookup_pupil_plan", "socketio"
+    )
     text = messages[0]["text"]
     assert text.startswith("Amy's SEN Support Plan (version 1, agreed by Mrs Priya Ashdown")
-    for expected in ("Main area of need: cognition and learning.", "Strengths: Kind to others",
-                     "How I like to be supported:", "Targets:\n1. By the end of term",
-                     f"next review is on {dates.long_date(TODAY + dt.timedelta(days=10))}"):
+    for expected in (
+        "Main area of need: cognition and learning.",
+        "Strengths: Kind to others",
+        "How I like to be supported:",
+        "Targets:\n1. By the end of term",
+        f"next review is on {dates.long_date(TODAY + dt.timedelta(days=10))}",
+    ):
         assert expected in text
-    messages, _ = await _say(record_actions.ActionNextReview(), "when's the next meeting about my daughter", "parent-1", "lookup_next_review", "socketio")
+    messages, _ = await _say(
+        record_actions.ActionNextReview(),
+        "when's the next meeting about my daughter",
+        "parent-1",
+        "lookup_next_review",
+        "socketio",
+    )
     assert messages[0]["text"].startswith("Amy's next review is on")
 
 
@@ -144,9 +178,16 @@ async def test_parent_cannot_reach_another_child(store: dict[str, Any], action_c
 async def test_parent_cannot_use_a_hand_typed_button(store: dict[str, Any], who: str) -> None:
     await _link(store, store["codes"].parent_code, "parent-3")
     pupil_id = str(store["ids"][who])
-    for action_class in (record_actions.ActionPupilPlan, record_actions.ActionNextReview, record_actions.ActionPupilTargets):
+    for action_class in (
+        record_actions.ActionPupilPlan,
+        record_actions.ActionNextReview,
+        record_actions.ActionPupilTargets,
+    ):
         messages, _ = await _say(
-            action_class(), f'/{action_class.intent}{{"pupil_id": "{pupil_id}"}}', "parent-3", action_class.intent,
+            action_class(),
+            f'/{action_class.intent}{{"pupil_id": "{pupil_id}"}}',
+            "parent-3",
+            action_class.intent,
             entities={"pupil_id": pupil_id},
         )
         assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
@@ -157,7 +198,9 @@ async def test_parent_cannot_use_a_hand_typed_button(store: dict[str, Any], who:
 
 async def test_parent_cannot_list_the_schools_reviews(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].parent_code, "parent-4")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "which reviews are overdue", "parent-4", "lookup_overdue_reviews")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "which reviews are overdue", "parent-4", "lookup_overdue_reviews"
+    )
     assert messages[0]["text"].startswith("Lists of reviews across the school are for school staff.")
     assert "Ben" not in messages[0]["text"]
     assert _audit(store)[-1].action == "list_reviews" and not _audit(store)[-1].allowed
@@ -172,11 +215,17 @@ async def test_staff_cannot_reach_another_schools_pupil(store: dict[str, Any]) -
             "Please check the spelling, or try their full name."
         )
     amy = str(store["ids"]["Amy Carter"])
-    messages, _ = await _say(record_actions.ActionPupilPlan(), "", "other-senco", "lookup_pupil_plan", entities={"pupil_id": amy})
+    messages, _ = await _say(
+        record_actions.ActionPupilPlan(), "", "other-senco", "lookup_pupil_plan", entities={"pupil_id": amy}
+    )
     assert "couldn't find a pupil" in messages[0]["text"]
-    messages, _ = await _say(record_actions.ActionPupilPlan(), "her plan", "other-senco", "lookup_pupil_plan", slots={"pupil_ref": amy})
+    messages, _ = await _say(
+        record_actions.ActionPupilPlan(), "her plan", "other-senco", "lookup_pupil_plan", slots={"pupil_ref": amy}
+    )
     assert messages[0]["text"].startswith("Which pupil do you mean?")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "which reviews are overdue", "other-senco", "lookup_overdue_reviews")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "which reviews are overdue", "other-senco", "lookup_overdue_reviews"
+    )
     assert "No reviews are overdue." in messages[0]["text"] and "Okafor" not in messages[0]["text"]
     refused = [e for e in _audit(store) if not e.allowed and e.actor_kind == "staff"]
     assert len(refused) == 4
@@ -185,7 +234,9 @@ async def test_staff_cannot_reach_another_schools_pupil(store: dict[str, Any]) -
 async def test_unlinked_user_gets_only_an_explanation(store: dict[str, Any]) -> None:
     for action_class, text in ATTACKS[:4] + [(record_actions.ActionNextReview, "when is Amy Carter's review")]:
         messages, _ = await _say(action_class(), text, "stranger", action_class.intent)
-        assert messages[0]["text"].startswith("I can only show a pupil's records to school staff and parents who have linked")
+        assert messages[0]["text"].startswith(
+            "I can only show a pupil's records to school staff and parents who have linked"
+        )
     messages, _ = await _say(record_actions.ActionReviewsDue(), "overdue reviews", "stranger", "lookup_overdue_reviews")
     assert messages[0]["text"].startswith("Lists of reviews are for school staff who have linked this chat.")
     unlinked = [e for e in _audit(store) if e.actor_kind == "unlinked" and e.action != "link"]
@@ -202,7 +253,9 @@ async def test_guessed_codes_are_throttled_and_audited(store: dict[str, Any]) ->
     assert messages[0]["text"].startswith("This chat isn't linked to anyone.")
     link_events = [e for e in _audit(store) if e.action == "link"]
     assert [e.detail for e in link_events] == ["wrong"] * 5 + ["throttled"]
-    assert await _link(store, store["codes"].staff_code, "someone-else") != reply, "the code itself still works elsewhere"
+    assert await _link(store, store["codes"].staff_code, "someone-else") != reply, (
+        "the code itself still works elsewhere"
+    )
 
 
 async def test_a_code_works_once(store: dict[str, Any]) -> None:
@@ -213,25 +266,37 @@ async def test_a_code_works_once(store: dict[str, Any]) -> None:
 
 async def test_forget_me_on_this_device(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].parent_code, "shared-pc", channel="socketio")
-    messages, events = await _say(record_actions.ActionUnlinkAccount(), "forget me on this device", "shared-pc", "unlink_account", "socketio")
+    messages, events = await _say(
+        record_actions.ActionUnlinkAccount(), "forget me on this device", "shared-pc", "unlink_account", "socketio"
+    )
     assert messages[0]["text"].startswith("Done: this chat is no longer linked")
-    messages, _ = await _say(record_actions.ActionPupilPlan(), "what's in my child's plan", "shared-pc", "lookup_pupil_plan", "socketio")
+    messages, _ = await _say(
+        record_actions.ActionPupilPlan(), "what's in my child's plan", "shared-pc", "lookup_pupil_plan", "socketio"
+    )
     assert messages[0]["text"].startswith("I can only show a pupil's records")
-    messages, _ = await _say(record_actions.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio")
+    messages, _ = await _say(
+        record_actions.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio"
+    )
     assert messages[0]["text"] == "This chat isn't linked to anyone, so there's nothing to forget."
 
 
 async def test_a_link_is_per_channel(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "same-id", channel="telegram")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest"
+    )
     assert messages[0]["text"].startswith("Lists of reviews are for school staff who have linked")
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "telegram")
+    messages, _ = await _say(
+        record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "telegram"
+    )
     assert "Ben Okafor" in messages[0]["text"]
     assert _audit(store)[-1].channel == "telegram"
 
 
 async def test_link_without_a_code_asks_for_it(store: dict[str, Any]) -> None:
-    messages, _ = await _say(record_actions.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account")
+    messages, _ = await _say(
+        record_actions.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account"
+    )
     assert "please type your code" in messages[0]["text"]
     assert not [e for e in _audit(store) if e.action == "link"]
 
@@ -249,13 +314,17 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
     from bot import web
 
     await _link(store, store["codes"].parent_code, "parent-doc")
-    messages, _ = await _say(record_actions.ActionPlanDocument(), "can I have a copy of the plan", "parent-doc", "lookup_plan_document")
+    messages, _ = await _say(
+        record_actions.ActionPlanDocument(), "can I have a copy of the plan", "parent-doc", "lookup_plan_document"
+    )
     text = messages[0]["text"]
     assert text.startswith("Here is Amy's plan (version 1) to read or print: http://localhost:")
     token = text.split("/documents/")[1].split(".pdf")[0]
     html = web.render(token)
     assert "Amy Carter" in html and "Kind to others" in html
-    messages, _ = await _say(record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document")
+    messages, _ = await _say(
+        record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document"
+    )
     assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
     assert web.render("not-a-real-token") is None
 
@@ -277,29 +346,36 @@ async def test_a_store_that_fails_gets_an_apology_not_silence(
     assert [m["text"] for m in messages] == [record_actions.STORE_TROUBLE] and events == []
 
 
-@pytest.mark.parametrize("action, intent", [
-    (ActionAnswerQuestion, "ask_must_vs_should"),
-    (record_actions.ActionPupilPlan, "lookup_pupil_plan"),
-    (ActionShowMenu, "greet"),
-    (record_actions.ActionReviewsDue, "lookup_reviews_due"),
-    (ActionStartPlan, "start_plan"),
-    (ActionStartReview, "start_review"),
-    (ActionReviewNote, "add_review_note"),
-    (ActionTellMore, "tell_me_more"),
-])
+@pytest.mark.parametrize(
+    "action, intent",
+    [
+        (ActionAnswerQuestion, "ask_must_vs_should"),
+        (record_actions.ActionPupilPlan, "lookup_pupil_plan"),
+        (ActionShowMenu, "greet"),
+        (record_actions.ActionReviewsDue, "lookup_reviews_due"),
+        (ActionStartPlan, "start_plan"),
+        (ActionStartReview, "start_review"),
+        (ActionReviewNote, "add_review_note"),
+        (ActionTellMore, "tell_me_more"),
+    ],
+)
 async def test_a_code_taken_for_something_else_still_links(store: dict[str, Any], action: Any, intent: str) -> None:
     messages, _ = await _say(action(), f"my code is {store['codes'].staff_code}", "misread-" + intent, intent)
     assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
 
 
 async def test_a_question_with_code_like_words_is_still_answered(store: dict[str, Any]) -> None:
-    messages, _ = await _say(ActionAnswerQuestion(), "is the SEND 2024 guidance law or just advice", "asker", "ask_must_vs_should")
+    messages, _ = await _say(
+        ActionAnswerQuestion(), "is the SEND 2024 guidance law or just advice", "asker", "ask_must_vs_should"
+    )
     assert "Source:" in messages[0]["text"]
     assert not [e for e in _audit(store) if e.action == "link"], "no code was tried"
 
 
 async def test_a_code_taken_for_who_am_i_still_links(store: dict[str, Any]) -> None:
-    messages, _ = await _say(record_actions.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami")
+    messages, _ = await _say(
+        record_actions.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami"
+    )
     assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
     messages, _ = await _say(record_actions.ActionWhoAmI(), "who am I linked as", "misread", "whoami")
     assert messages[0]["text"].startswith("This chat is linked as Mrs Priya Ashdown")

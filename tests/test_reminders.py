@@ -1,4 +1,5 @@
 """Reminders of reviews: one per review and person, however many processes make and send them."""
+
 from __future__ import annotations
 
 import collections
@@ -61,8 +62,14 @@ def school(factory: sessionmaker) -> dict[str, Any]:
         session.flush()
 
         def pupil(first: str, last: str, teacher_row: Any, at: School = larks) -> Pupil:
-            row = Pupil(school=at, first_name=first, last_name=last, date_of_birth=dt.date(2017, 1, 1),
-                        year_group="Year 4", class_teacher=teacher_row)
+            row = Pupil(
+                school=at,
+                first_name=first,
+                last_name=last,
+                date_of_birth=dt.date(2017, 1, 1),
+                year_group="Year 4",
+                class_teacher=teacher_row,
+            )
             session.add(row)
             return row
 
@@ -71,12 +78,14 @@ def school(factory: sessionmaker) -> dict[str, Any]:
             "soon": Review(pupil=pupil("Sam", "Soon", other_teacher), scheduled_for=_day(3)),
             "today": Review(pupil=pupil("Tia", "Today", None), scheduled_for=_day(0)),
             "edge": Review(pupil=pupil("Eve", "Edge", teacher), scheduled_for=_day(7)),
-            "capturing": Review(pupil=pupil("Ivy", "Capture", teacher), scheduled_for=_day(-1),
-                                status=ReviewStatus.in_progress),
+            "capturing": Review(
+                pupil=pupil("Ivy", "Capture", teacher), scheduled_for=_day(-1), status=ReviewStatus.in_progress
+            ),
             "away_teacher": Review(pupil=pupil("Abe", "Away", away_teacher), scheduled_for=_day(2)),
             "far": Review(pupil=pupil("Fay", "Far", teacher), scheduled_for=_day(8)),
-            "held": Review(pupil=pupil("Hal", "Held", teacher), scheduled_for=_day(-3), held_on=_day(-3),
-                           status=ReviewStatus.held),
+            "held": Review(
+                pupil=pupil("Hal", "Held", teacher), scheduled_for=_day(-3), held_on=_day(-3), status=ReviewStatus.held
+            ),
             "hill": Review(pupil=pupil("Hana", "Hill", hill_senco, hill), scheduled_for=_day(1)),
         }
         session.add_all(reviews.values())
@@ -85,11 +94,24 @@ def school(factory: sessionmaker) -> dict[str, Any]:
         session.flush()
         ids = {name: review.id for name, review in reviews.items()}
         pupils = {name: review.pupil_id for name, review in reviews.items()}
-        staff = {"senco": senco.id, "deputy": deputy.id, "gone": gone.id, "teacher": teacher.id,
-                 "other_teacher": other_teacher.id, "away_teacher": away_teacher.id, "office": office.id,
-                 "hill_senco": hill_senco.id}
-        return {"school": larks.id, "hill": hill.id, "reviews": ids, "pupils": pupils, "staff": staff,
-                "parent": parent.id}
+        staff = {
+            "senco": senco.id,
+            "deputy": deputy.id,
+            "gone": gone.id,
+            "teacher": teacher.id,
+            "other_teacher": other_teacher.id,
+            "away_teacher": away_teacher.id,
+            "office": office.id,
+            "hill_senco": hill_senco.id,
+        }
+        return {
+            "school": larks.id,
+            "hill": hill.id,
+            "reviews": ids,
+            "pupils": pupils,
+            "staff": staff,
+            "parent": parent.id,
+        }
 
 
 def _pairs(factory: sessionmaker) -> set[tuple[int, int]]:
@@ -100,11 +122,17 @@ def _pairs(factory: sessionmaker) -> set[tuple[int, int]]:
 def _expected_pairs(school: dict[str, Any]) -> set[tuple[int, int]]:
     r, s = school["reviews"], school["staff"]
     sencos = (s["senco"], s["deputy"])
-    return (
-        {(r[name], senco) for name in ("overdue", "soon", "today", "edge", "capturing", "away_teacher") for senco in sencos}
-        | {(r["overdue"], s["teacher"]), (r["soon"], s["other_teacher"]), (r["edge"], s["teacher"]),
-           (r["capturing"], s["teacher"]), (r["hill"], s["hill_senco"])}
-    )
+    return {
+        (r[name], senco)
+        for name in ("overdue", "soon", "today", "edge", "capturing", "away_teacher")
+        for senco in sencos
+    } | {
+        (r["overdue"], s["teacher"]),
+        (r["soon"], s["other_teacher"]),
+        (r["edge"], s["teacher"]),
+        (r["capturing"], s["teacher"]),
+        (r["hill"], s["hill_senco"]),
+    }
 
 
 def _link(session: Any, staff_id: int, channel: str, sender: str) -> None:
@@ -148,7 +176,7 @@ def test_sweep_for_one_school_leaves_the_others(factory: sessionmaker, school: d
 def test_reminder_wording() -> None:
     assert reminders.reminder_text("Amy Carter", dt.date(2026, 12, 1), TODAY) == (
         "Reminder: Amy Carter's review is due on Tuesday 1 December 2026 (in 8 days). "
-        "Say \"start Amy Carter's review\" when you meet."
+        'Say "start Amy Carter\'s review" when you meet.'
     )
     assert "(tomorrow)" in reminders.reminder_text("Amy Carter", _day(1), TODAY)
     assert reminders.reminder_text("Amy Carter", TODAY, TODAY).startswith(
@@ -157,7 +185,7 @@ def test_reminder_wording() -> None:
     overdue = reminders.reminder_text("Ben Okafor", _day(-5), TODAY)
     assert overdue.startswith(
         "Reminder: Ben Okafor's review was due on Wednesday 18 November 2026 and is 5 days overdue. "
-        "Book a new date, or say \"start Ben Okafor's review\" when you meet."
+        'Book a new date, or say "start Ben Okafor\'s review" when you meet.'
     )
     assert "6.65" in overdue
     assert "1 day overdue" in reminders.reminder_text("Ben Okafor", _day(-1), TODAY)
@@ -167,7 +195,9 @@ def test_reminder_wording() -> None:
 # Delivering them
 
 
-def test_claims_are_taken_once_released_and_taken_over_when_stale(factory: sessionmaker, school: dict[str, Any]) -> None:
+def test_claims_are_taken_once_released_and_taken_over_when_stale(
+    factory: sessionmaker, school: dict[str, Any]
+) -> None:
     staff = school["staff"]
     with factory.begin() as session:
         _link(session, staff["senco"], "telegram", "700100")
@@ -187,7 +217,9 @@ def test_claims_are_taken_once_released_and_taken_over_when_stale(factory: sessi
     assert [due.reminder_id for due in again] == [first[0].reminder_id], "a released reminder is tried again"
     with factory.begin() as session:
         stale = reminders.claim(session, "worker-c", "telegram", now=NOW + dt.timedelta(minutes=11))
-    assert {due.reminder_id for due in stale} == {due.reminder_id for due in first[2:]}, "a dead worker's claims run out"
+    assert {due.reminder_id for due in stale} == {due.reminder_id for due in first[2:]}, (
+        "a dead worker's claims run out"
+    )
     with factory.begin() as session:
         assert reminders.delivered(session, first[1].reminder_id, "telegram") is False, "delivered only once"
         events = session.execute(select(AuditEvent).where(AuditEvent.action == "remind_review")).scalars().all()
@@ -196,12 +228,17 @@ def test_claims_are_taken_once_released_and_taken_over_when_stale(factory: sessi
     ]
 
 
-def test_reminders_of_held_reviews_and_departed_staff_are_not_delivered(factory: sessionmaker, school: dict[str, Any]) -> None:
+def test_reminders_of_held_reviews_and_departed_staff_are_not_delivered(
+    factory: sessionmaker, school: dict[str, Any]
+) -> None:
     staff = school["staff"]
     with factory.begin() as session:
         reminders.sweep(session, today=TODAY, now=NOW)
-        session.execute(update(Review).where(Review.id == school["reviews"]["overdue"])
-                        .values(status=ReviewStatus.held, held_on=TODAY))
+        session.execute(
+            update(Review)
+            .where(Review.id == school["reviews"]["overdue"])
+            .values(status=ReviewStatus.held, held_on=TODAY)
+        )
         session.execute(update(Staff).where(Staff.id == staff["deputy"]).values(active=False))
     with factory.begin() as session:
         texts = reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY)
@@ -231,10 +268,14 @@ def test_for_visit_shows_each_reminder_once_and_not_those_pushed(factory: sessio
         later = reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY)
     assert len(later) == 1 and pushed[1].pupil_name in later[0]
     with factory() as session:
-        channels = collections.Counter(session.execute(
-            select(Reminder.delivered_channel).where(Reminder.staff_id == staff["senco"])).scalars())
-        reads = session.execute(select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "remind_review", AuditEvent.actor_id == staff["senco"])).scalar_one()
+        channels = collections.Counter(
+            session.execute(select(Reminder.delivered_channel).where(Reminder.staff_id == staff["senco"])).scalars()
+        )
+        reads = session.execute(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action == "remind_review", AuditEvent.actor_id == staff["senco"]
+            )
+        ).scalar_one()
     assert channels == {"web": 5, "telegram": 1}
     assert reads == 6
 
@@ -252,7 +293,9 @@ def test_push_address_is_encrypted_staff_only_and_forgotten(factory: sessionmake
     with factory() as session:
         rows = session.execute(text("SELECT * FROM chat_identities")).all()
         assert rows and not any(chat_id in str(value) or "6660042" in str(value) for row in rows for value in row)
-        by_person = {(row.staff_id, row.parent_id): row.push_address for row in session.execute(select(ChatIdentity)).scalars()}
+        by_person = {
+            (row.staff_id, row.parent_id): row.push_address for row in session.execute(select(ChatIdentity)).scalars()
+        }
         assert by_person[(school["staff"]["senco"], None)] is not None
         assert by_person[(school["staff"]["teacher"], None)] is None, "REST cannot send first"
         assert by_person[(None, school["parent"])] is None, "parents get no reminders"
@@ -262,8 +305,12 @@ def test_push_address_is_encrypted_staff_only_and_forgotten(factory: sessionmake
         assert accounts.unlink(session, "telegram", chat_id)
     with factory() as session:
         assert push.push_address_of(session, school["staff"]["senco"]) is None
-        assert session.execute(select(func.count(ChatIdentity.id)).where(
-            ChatIdentity.staff_id == school["staff"]["senco"])).scalar_one() == 0
+        assert (
+            session.execute(
+                select(func.count(ChatIdentity.id)).where(ChatIdentity.staff_id == school["staff"]["senco"])
+            ).scalar_one()
+            == 0
+        )
 
 
 def test_an_address_sealed_with_another_key_is_not_used(
@@ -306,8 +353,14 @@ def _busy_school(factory: sessionmaker, pupils: int, chat_ids: dict[str, str]) -
         session.add_all(people.values())
         session.flush()
         for number in range(pupils):
-            child = Pupil(school=school, first_name=f"Kid{number:03d}", last_name="Example", date_of_birth=dt.date(2017, 1, 1),
-                          year_group="Year 3", class_teacher=people["teacher_a" if number % 2 else "teacher_b"])
+            child = Pupil(
+                school=school,
+                first_name=f"Kid{number:03d}",
+                last_name="Example",
+                date_of_birth=dt.date(2017, 1, 1),
+                year_group="Year 3",
+                class_teacher=people["teacher_a" if number % 2 else "teacher_b"],
+            )
             session.add(Review(pupil=child, scheduled_for=today + dt.timedelta(days=number % 12 - 5)))
         for who, chat_id in chat_ids.items():
             _link(session, people[who].id, "telegram", chat_id)
@@ -337,8 +390,9 @@ def test_concurrent_sweeps_make_exactly_one_reminder_each(pg_factory: tuple[str,
     assert not problems
     with factory() as session:
         total = session.execute(select(func.count(Reminder.id))).scalar_one()
-        distinct = session.execute(select(func.count()).select_from(
-            select(Reminder.review_id, Reminder.staff_id).distinct().subquery())).scalar_one()
+        distinct = session.execute(
+            select(func.count()).select_from(select(Reminder.review_id, Reminder.staff_id).distinct().subquery())
+        ).scalar_one()
     # Reviews due within 7 days or overdue: 60 pupils, offsets -5..6 all in range; 3 recipients each.
     assert total == distinct == 60 * 3
     assert sum(made) == total, made
@@ -376,7 +430,9 @@ def test_concurrent_claims_never_share_a_reminder(pg_factory: tuple[str, session
     everything = [reminder for mine in taken.values() for reminder in mine]
     assert len(everything) == len(set(everything)) == 30 * 2 + 15, "each reminder claimed by exactly one worker"
     with factory() as session:
-        holders = dict(session.execute(select(Reminder.id, Reminder.claimed_by).where(Reminder.claimed_by.isnot(None))).all())
+        holders = dict(
+            session.execute(select(Reminder.id, Reminder.claimed_by).where(Reminder.claimed_by.isnot(None))).all()
+        )
     assert all(holders[reminder] == name for name, mine in taken.items() for reminder in mine)
 
 
@@ -384,8 +440,12 @@ def _start_schedule(url: str, api: BotApiStandIn, log: Path) -> subprocess.Popen
     env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "python"), "-m", "bot.reminders", "--every", "0.2", "--batch", "8"], cwd=ROOT, env=env,
-            stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            [str(BIN / "python"), "-m", "bot.reminders", "--every", "0.2", "--batch", "8"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
 
@@ -416,8 +476,12 @@ def test_two_schedules_send_each_reminder_exactly_once(
 
             def all_delivered() -> bool:
                 with factory() as session:
-                    return session.execute(select(func.count(Reminder.id)).where(
-                        Reminder.delivered_channel == "telegram")).scalar_one() >= expected
+                    return (
+                        session.execute(
+                            select(func.count(Reminder.id)).where(Reminder.delivered_channel == "telegram")
+                        ).scalar_one()
+                        >= expected
+                    )
 
             _wait_for(all_delivered, 40, processes, logs)
             elapsed = time.monotonic() - started
@@ -436,11 +500,21 @@ def test_two_schedules_send_each_reminder_exactly_once(
     assert len(attempts) == expected + failures
     with factory() as session:
         rows = session.execute(
-            select(Reminder.id, Reminder.staff_id, Reminder.delivered_channel, Reminder.claimed_by,
-                   Pupil.first_name, Pupil.last_name, Review.scheduled_for)
-            .join(Review, Review.id == Reminder.review_id).join(Pupil, Pupil.id == Review.pupil_id)
+            select(
+                Reminder.id,
+                Reminder.staff_id,
+                Reminder.delivered_channel,
+                Reminder.claimed_by,
+                Pupil.first_name,
+                Pupil.last_name,
+                Review.scheduled_for,
+            )
+            .join(Review, Review.id == Reminder.review_id)
+            .join(Pupil, Pupil.id == Review.pupil_id)
         ).all()
-        reads = session.execute(select(func.count(AuditEvent.id)).where(AuditEvent.action == "remind_review")).scalar_one()
+        reads = session.execute(
+            select(func.count(AuditEvent.id)).where(AuditEvent.action == "remind_review")
+        ).scalar_one()
     assert len(rows) == 40 * 3
     assert len({row.claimed_by for row in rows if row.delivered_channel}) == 2, "both schedules sent reminders"
     chat_of = {people[who]: int(chat) for who, chat in chat_ids.items()}
@@ -451,8 +525,11 @@ def test_two_schedules_send_each_reminder_exactly_once(
             assert row.delivered_channel is None, "staff not on Telegram wait for their next visit"
             continue
         assert row.delivered_channel == "telegram"
-        mine = [message.text for message in messages if message.chat_id == chat_of[row.staff_id]
-                and f"{row.first_name} {row.last_name}'s review" in message.text]
+        mine = [
+            message.text
+            for message in messages
+            if message.chat_id == chat_of[row.staff_id] and f"{row.first_name} {row.last_name}'s review" in message.text
+        ]
         assert len(mine) == 1, (row, mine)
         assert dates.long_date(row.scheduled_for) in mine[0]
     assert reads == expected
@@ -476,8 +553,14 @@ def test_the_demo_senco_gets_a_reminder_on_telegram(tmp_path: Path, monkeypatch:
         assert accounts.redeem_code(session, "telegram", "424242", codes.staff_code).linked.id == found.senco_id
     with BotApiStandIn() as api:
         env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
-        result = subprocess.run([str(BIN / "python"), "-m", "bot.reminders", "--once"], cwd=ROOT, env=env,
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [str(BIN / "python"), "-m", "bot.reminders", "--once"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         messages = api.delivered()
     assert {message.chat_id for message in messages} == {424242}
@@ -507,7 +590,11 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
     assert "Ellie Nowak (Year 1)" in again and "Reminders: 2 new for staff, 6 waiting" in again
     senco = store["school"].senco_id
     with sessions(store["url"]).begin() as session:
-        events = session.execute(select(AuditEvent).where(AuditEvent.action.in_(["list_reviews", "review_digest"]))).scalars().all()
+        events = (
+            session.execute(select(AuditEvent).where(AuditEvent.action.in_(["list_reviews", "review_digest"])))
+            .scalars()
+            .all()
+        )
         assert events and all(event.actor_kind == "admin" and event.channel == "admin" for event in events)
         listed = {event.pupil_id for event in events if event.action == "list_reviews"}
         assert store["ids"]["Ben Okafor"] in listed and store["ids"]["Grace Holloway"] not in listed
@@ -515,7 +602,9 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
         assert recipients == {demo.DEMO_SENCO, "Mr Tom Ellery"}
         shown = reminders.for_visit(session, senco, "web")
     assert [line.split("'s review")[0] for line in shown] == [
-        "Reminder: Ben Okafor", "Reminder: Amy Carter", "Reminder: Ellie Nowak"
+        "Reminder: Ben Okafor",
+        "Reminder: Amy Carter",
+        "Reminder: Ellie Nowak",
     ]
     with pytest.raises(admin.AdminError, match="There is no school called 'Nowhere'"):
         admin.run(["digest", "--school", "Nowhere"])
@@ -541,5 +630,7 @@ def test_the_launcher_runs_the_schedule_and_stops_it(tmp_path: Path, monkeypatch
     finally:
         service.stop()
     assert service.exited() == 0
-    assert "Telegram off" in service.log_path.read_text() and "Reminder schedule stopped." in service.log_path.read_text()
+    assert (
+        "Telegram off" in service.log_path.read_text() and "Reminder schedule stopped." in service.log_path.read_text()
+    )
     make_engine(url).dispose()

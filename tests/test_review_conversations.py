@@ -3,6 +3,7 @@
 Runs on the default store (SQLite tracker store) and on PostgreSQL with the
 Redis lock store, like the other conversation tests.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -45,7 +46,7 @@ def test_a_review_by_chat_with_a_note_and_a_question_then_the_parent_asks(served
     assert "Who is at the meeting" in _say(port, senco, "today")
     assert "The parents' views" in _say(port, senco, "Mum, Ms Marsh and Mrs Ashdown")
     noted = _say(port, senco, "note: mum says sleep has improved")
-    assert "Noted on Amy's review: \"mum says sleep has improved\"" in noted and "The parents' views" in noted
+    assert 'Noted on Amy\'s review: "mum says sleep has improved"' in noted and "The parents' views" in noted
     asked = _say(port, senco, "what does the SENCO do?")
     assert "Source:" in asked and "Now, back to the review." in asked and "The parents' views" in asked
     assert "Amy's views" in _say(port, senco, "Happy with the speech sessions")

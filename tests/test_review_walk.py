@@ -1,4 +1,5 @@
 """The review meeting's walk: every section in order, what depends on earlier answers, and the checks."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,7 +50,7 @@ def test_a_whole_review_in_order() -> None:
     assert meeting.say("today").asked == "attendees"
     turn = meeting.say("Mum, Mr Ellery, Mrs Ashdown and Amy")
     assert turn.asked == "reviewed.1.achieved"
-    assert "Target 1: \"Amy will read 40 of the 50 Phase 5 words by the end of term.\"" in turn.say[-1]
+    assert 'Target 1: "Amy will read 40 of the 50 Phase 5 words by the end of term."' in turn.say[-1]
     assert [b["title"] for b in turn.buttons][:3] == ["Achieved", "Some progress", "Not achieved"]
     meeting.say("some progress")
     meeting.say("Reads 31 of 50 words on the termly check")
@@ -80,13 +81,19 @@ def test_a_whole_review_in_order() -> None:
 
     fields = meeting.fields()
     assert fields[(None, None)] == {
-        "held_on": TODAY, "attendees": "Mum, Mr Ellery, Mrs Ashdown and Amy",
-        "parent_views": "Mum is pleased with reading, worried about maths", "pupil_views": "I like the reading games",
-        "new_information": "Sleeping better since the new routine", "decision": "carry_on",
+        "held_on": TODAY,
+        "attendees": "Mum, Mr Ellery, Mrs Ashdown and Amy",
+        "parent_views": "Mum is pleased with reading, worried about maths",
+        "pupil_views": "I like the reading games",
+        "new_information": "Sleeping better since the new routine",
+        "decision": "carry_on",
         "next_review_date": TODAY + dt.timedelta(weeks=10),
     }
-    assert fields[("reviewed", 1)] == {"achieved": "progress", "evidence": "Reads 31 of 50 words on the termly check",
-                                       "next_step": "carry_on"}
+    assert fields[("reviewed", 1)] == {
+        "achieved": "progress",
+        "evidence": "Reads 31 of 50 words on the termly check",
+        "next_step": "carry_on",
+    }
     assert fields[("reviewed", 2)]["next_step"] == "different_provision"
     assert fields[("reviewed", 2)]["provision_who"] == "TA"
     assert fields[("reviewed", 2)]["provision_how_often"] == "daily"
@@ -122,8 +129,11 @@ def test_meeting_dates_and_next_review_dates_are_checked() -> None:
     meeting.say("20/11/2026")
     assert meeting.values["held_on"] == dt.date(2026, 11, 20)
 
-    meeting.state["answered"] = [s for s in review_sequence({**meeting.state, "choices": {"new_targets": "no"}})
-                                 if s not in ("next_review_date", "decision")]
+    meeting.state["answered"] = [
+        s
+        for s in review_sequence({**meeting.state, "choices": {"new_targets": "no"}})
+        if s not in ("next_review_date", "decision")
+    ]
     meeting.state["choices"] = {"new_targets": "no", "decision": "carry_on"}
     meeting.state["answered"].append("decision")
     asked = REVIEW_WALK.ask(meeting.state, "Amy", meeting.values)
@@ -161,14 +171,14 @@ def test_commands_work_in_reviews() -> None:
     turn = meeting.say("where am I")
     assert turn.say[0].startswith("Section 2 of 8: How the targets went.")
     turn = meeting.say("change the attendees")
-    assert turn.asked == "attendees" and "At the moment: \"Mum and the SENCO\"" in turn.say[-1]
+    assert turn.asked == "attendees" and 'At the moment: "Mum and the SENCO"' in turn.say[-1]
     assert meeting.say("keep").asked == "reviewed.1.achieved"
     meeting.say("achieved")
     meeting.say("Reads 44 of 50")
     meeting.say("new target")
     turn = meeting.say("change target 1")
     assert turn.asked == "reviewed.1.achieved"
-    assert "At the moment: \"Achieved\"" in turn.say[-1]
+    assert 'At the moment: "Achieved"' in turn.say[-1]
     turn = meeting.say("skip")
     assert turn.asked == "reviewed.2.achieved"
     turn = meeting.say("stop for now")

@@ -7,6 +7,7 @@ and faults (a Rasa server, an action server or the Telegram app killed, and
 PostgreSQL and Redis restarted), each mid-conversation. The fault tests restart
 the machine's services, so they run after every other test (``conftest.py``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,9 +55,13 @@ def telegram_api() -> Iterator[Any]:
 def scaled(trained_model: Path, tmp_path_factory: pytest.TempPathFactory, telegram_api: Any) -> Iterator[Deployment]:
     for name in conftest._fresh_postgres_database():
         running = deployment.start(
-            tmp_path_factory.mktemp("scaled"), conftest.postgres_url(name), conftest.lock_prefix(name),
-            SEN_IDENTITY_KEY=conftest.TEST_IDENTITY_KEY, TELEGRAM_BOT_TOKEN=tg.TOKEN,
-            TELEGRAM_API_URL=telegram_api.url, TELEGRAM_PORT=str(deployment.servers.free_port()),
+            tmp_path_factory.mktemp("scaled"),
+            conftest.postgres_url(name),
+            conftest.lock_prefix(name),
+            SEN_IDENTITY_KEY=conftest.TEST_IDENTITY_KEY,
+            TELEGRAM_BOT_TOKEN=tg.TOKEN,
+            TELEGRAM_API_URL=telegram_api.url,
+            TELEGRAM_PORT=str(deployment.servers.free_port()),
         )
         try:
             yield running
@@ -71,9 +76,7 @@ def tracker_rows(scaled: Deployment, sender: str) -> list[tuple[str, str]]:
     """(type, text) of every event of a conversation in the tracker store, in order."""
     database = scaled.database_url.rsplit("/", 1)[1]
     with conftest.postgres_connect(database) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT type_name, data::json->>'text' FROM events WHERE sender_id = %s ORDER BY id", (sender,)
-        )
+        cursor.execute("SELECT type_name, data::json->>'text' FROM events WHERE sender_id = %s ORDER BY id", (sender,))
         return cursor.fetchall()
 
 
@@ -84,17 +87,29 @@ def rasa_url(scaled: Deployment, number: int) -> str:
 def pupil_plan(store: str, first_name: str) -> SupportPlan:
     with sessions(store)() as session:
         pupil = session.execute(select(Pupil.id).where(Pupil.first_name == first_name)).scalar_one()
-        plan = session.execute(
-            select(SupportPlan).where(SupportPlan.pupil_id == pupil).order_by(SupportPlan.version.desc())
-        ).scalars().first()
+        plan = (
+            session.execute(
+                select(SupportPlan).where(SupportPlan.pupil_id == pupil).order_by(SupportPlan.version.desc())
+            )
+            .scalars()
+            .first()
+        )
         session.expunge_all()
         return plan
 
 
-NEW_PUPILS = iter([
-    ("Isla", "Moreton"), ("Rowan", "Petts"), ("Keira", "Dunmore"), ("Theo", "Lindqvist"), ("Maisie", "Rudd"),
-    ("Jude", "Ashcombe"), ("Elsie", "Farrant"), ("Ezra", "Pennock"),
-])
+NEW_PUPILS = iter(
+    [
+        ("Isla", "Moreton"),
+        ("Rowan", "Petts"),
+        ("Keira", "Dunmore"),
+        ("Theo", "Lindqvist"),
+        ("Maisie", "Rudd"),
+        ("Jude", "Ashcombe"),
+        ("Elsie", "Farrant"),
+        ("Ezra", "Pennock"),
+    ]
+)
 
 
 def new_pupil(store: str) -> str:
@@ -104,8 +119,17 @@ def new_pupil(store: str) -> str:
     first, last = next(NEW_PUPILS)
     with sessions(store).begin() as session:
         school = demo.find_demo(session)
-        session.add(Pupil(school_id=school.school_id, first_name=first, last_name=last, date_of_birth=dt.date(2016, 5, 1),
-                          year_group="Year 4", form="4R", class_teacher_id=school.senco_id))
+        session.add(
+            Pupil(
+                school_id=school.school_id,
+                first_name=first,
+                last_name=last,
+                date_of_birth=dt.date(2016, 5, 1),
+                year_group="Year 4",
+                form="4R",
+                class_teacher_id=school.senco_id,
+            )
+        )
     return first
 
 
@@ -157,7 +181,9 @@ def test_fifty_concurrent_conversations_of_twenty_turns_lose_and_repeat_nothing(
         received[sender] = []
         for turn in range(20):
             text = f"{texts[(index * 20 + turn) % len(texts)]} ({turn})"
-            async with session.post(f"{scaled.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}) as response:
+            async with session.post(
+                f"{scaled.url}/webhooks/rest/webhook", json={"sender": sender, "message": text}
+            ) as response:
                 replies = await response.json(content_type=None)
                 if response.status != 200 or not replies or any(r.get("text") == TRY_AGAIN for r in replies):
                     failures.append(f"{sender} turn {turn}: {response.status}")
@@ -207,18 +233,22 @@ async def test_web_chats_over_socketio_long_polling_through_nginx(scaled: Deploy
 # Odd input ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("message, expected", [
-    ("", rasa_channels.EMPTY),
-    ("   \n\t ", rasa_channels.EMPTY),
-    ("x" * 6000, rasa_channels.TOO_LONG),
-    ("what is sen support? " * 200, ""),
-    ("😀😀 what is sen support 🙏", "Source:"),
-    ("ما هو دعم الاحتياجات التعليمية الخاصة؟", ""),
-    ("特殊教育需要支持是什么", ""),
-    ("<script>alert('x')</script><b>what is sen support</b>", ""),
-    ("Robert'); DROP TABLE events;--", ""),
-    ("\x00\x07what is sen support\x1b", "Source:"),
-], ids=["empty", "spaces", "too-long", "long", "emoji", "arabic", "chinese", "markup", "sql", "control"])
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("", rasa_channels.EMPTY),
+        ("   \n\t ", rasa_channels.EMPTY),
+        ("x" * 6000, rasa_channels.TOO_LONG),
+        ("what is sen support? " * 200, ""),
+        ("😀😀 what is sen support 🙏", "Source:"),
+        ("ما هو دعم الاحتياجات التعليمية الخاصة؟", ""),
+        ("特殊教育需要支持是什么", ""),
+        ("<script>alert('x')</script><b>what is sen support</b>", ""),
+        ("Robert'); DROP TABLE events;--", ""),
+        ("\x00\x07what is sen support\x1b", "Source:"),
+    ],
+    ids=["empty", "spaces", "too-long", "long", "emoji", "arabic", "chinese", "markup", "sql", "control"],
+)
 def test_odd_messages_get_a_reply_and_no_error(scaled: Deployment, message: str, expected: str) -> None:
     sender = f"odd-{uuid.uuid4().hex[:8]}"
     status, replies = deployment.say(scaled.url, sender, message)
@@ -342,8 +372,21 @@ def restart_redis() -> None:
         pass
     time.sleep(1)
     subprocess.run(
-        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],
-        check=True, timeout=30,
+        [
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            "6379",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        check=True,
+        timeout=30,
     )
     for _ in range(50):
         try:
@@ -370,15 +413,23 @@ def test_a_database_restarted_mid_conversation_loses_no_saved_answer(scaled: Dep
 def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path: Path) -> None:
     from bot import deploy
 
-    layout = deploy.Layout(public_port=8181, action_proxy_port=8155, rasa_ports=[6001, 6002, 6003],
-                           action_ports=[6101, 6102], web_port=6200)
+    layout = deploy.Layout(
+        public_port=8181,
+        action_proxy_port=8155,
+        rasa_ports=[6001, 6002, 6003],
+        action_ports=[6101, 6102],
+        web_port=6200,
+    )
     config = deploy.write_nginx_config(layout, tmp_path / "nginx")
     site = (tmp_path / "nginx" / "sen-support.conf").read_text()
     assert site.count("server 127.0.0.1:6003") == 2, "both Rasa upstreams (REST and sticky socket.io) list it"
     assert "server 127.0.0.1:6102" in site and "listen 8181;" in site and "listen 127.0.0.1:8155;" in site
     assert "${" not in site.split("\n", 3)[3], "every value is filled in"
-    checked = subprocess.run([deploy.nginx_path(), "-t", "-e", str(tmp_path / "nginx" / "error.log"), "-c", str(config)],
-                             capture_output=True, text=True)
+    checked = subprocess.run(
+        [deploy.nginx_path(), "-t", "-e", str(tmp_path / "nginx" / "error.log"), "-c", str(config)],
+        capture_output=True,
+        text=True,
+    )
     assert checked.returncode == 0, checked.stderr
 
 
@@ -388,9 +439,15 @@ def test_the_deployment_reads_its_stores_from_two_urls(monkeypatch: pytest.Monke
     monkeypatch.setenv("SEN_REDIS_PREFIX", "schoolsA1")
     values = deploy.store_environment("postgresql://sen:secret@db.example:6543/plans", "redis://cache.example:6380/2")
     assert values == {
-        "SEN_PG_HOST": "db.example", "SEN_PG_PORT": "6543", "SEN_PG_USER": "sen", "SEN_PG_PASSWORD": "secret",
-        "SEN_PG_DATABASE": "plans", "SEN_REDIS_HOST": "cache.example", "SEN_REDIS_PORT": "6380",
-        "SEN_REDIS_DB": "2", "SEN_REDIS_PREFIX": "schoolsA1",
+        "SEN_PG_HOST": "db.example",
+        "SEN_PG_PORT": "6543",
+        "SEN_PG_USER": "sen",
+        "SEN_PG_PASSWORD": "secret",
+        "SEN_PG_DATABASE": "plans",
+        "SEN_REDIS_HOST": "cache.example",
+        "SEN_REDIS_PORT": "6380",
+        "SEN_REDIS_DB": "2",
+        "SEN_REDIS_PREFIX": "schoolsA1",
     }
     monkeypatch.setenv("SEN_REDIS_PREFIX", "not_allowed")
     with pytest.raises(ValueError, match="letters and digits"):

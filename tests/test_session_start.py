@@ -1,4 +1,5 @@
 """The start of a conversation: slots carried over, and review reminders shown once to linked staff."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,9 @@ from tests.conftest import make_tracker
 DOMAIN = {"session_config": {"carry_over_slots_to_new_session": True}}
 
 
-async def _start(sender: str, channel: str = "socketio", slots: dict[str, Any] | None = None) -> tuple[list[str], list[dict[str, Any]]]:
+async def _start(
+    sender: str, channel: str = "socketio", slots: dict[str, Any] | None = None
+) -> tuple[list[str], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(sender_id=sender, channel=channel, slots=slots or {})
     events = await session_actions.ActionSessionStart().run(dispatcher, tracker, DOMAIN)
@@ -34,13 +37,19 @@ async def _link(code: str, sender: str, channel: str = "socketio") -> list[str]:
 async def test_staff_are_told_their_reminders_once_on_the_web(store: dict[str, Any]) -> None:
     said = await _link(store["codes"].staff_code, "web-senco")
     assert said[0].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
-    assert any(text.startswith("Reminder: Ben Okafor's review was due on") and "12 days overdue" in text for text in said[1:])
+    assert any(
+        text.startswith("Reminder: Ben Okafor's review was due on") and "12 days overdue" in text for text in said[1:]
+    )
     texts, events = await _start("web-senco")
     assert texts == [], "a reminder shown once is not shown again"
     assert events[0]["event"] == "session_started"
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
     with sessions(store["url"])() as session:
-        delivered = session.execute(select(Reminder.delivered_channel).where(Reminder.staff_id == store["school"].senco_id)).scalars().all()
+        delivered = (
+            session.execute(select(Reminder.delivered_channel).where(Reminder.staff_id == store["school"].senco_id))
+            .scalars()
+            .all()
+        )
         assert delivered and set(delivered) == {"socketio"}
         assert session.execute(select(AuditEvent).where(AuditEvent.action == "remind_review")).first() is not None
 
@@ -63,7 +72,9 @@ async def test_parents_and_strangers_get_no_reminders(store: dict[str, Any]) -> 
         assert session.execute(select(Reminder)).first() is None, "nobody was reminded, so nothing was swept for them"
 
 
-async def test_a_store_failure_leaves_the_conversation_working(store: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_store_failure_leaves_the_conversation_working(
+    store: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     await _link(store["codes"].staff_code, "web-locked")
 
     def locked(*_: Any) -> list[str]:
@@ -87,6 +98,8 @@ async def test_many_reminders_come_as_a_few_and_a_count(store: dict[str, Any]) -
     said = await _link(store["codes"].staff_code, "web-busy")
     reminders = [text for text in said if text.startswith("Reminder:")]
     assert len(reminders) == 5 and len(pupils) + 1 > 6
-    assert said[-1] == (f"…and {len(pupils) + 1 - 5} more reviews due soon or overdue. Ask \"which reviews are overdue?\" "
-                        "or \"reviews due in the next 2 weeks\" to see them all.")
+    assert said[-1] == (
+        f'…and {len(pupils) + 1 - 5} more reviews due soon or overdue. Ask "which reviews are overdue?" '
+        'or "reviews due in the next 2 weeks" to see them all.'
+    )
     assert (await _start("web-busy"))[0] == [], "all of them were delivered, once"

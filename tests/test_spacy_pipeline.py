@@ -1,4 +1,5 @@
 """The project's own spaCy pipeline: built from source, lemmas and vocabulary entities."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,20 +29,27 @@ def test_lemmas_come_from_the_lookup_tables(nlp: spacy.language.Language) -> Non
     assert lemmas == ["the", "child", "be", "have", "review"]
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("does my son need an echp", ("echp", "EHCP", "ehcp")),
-    ("Is the EHC plan legally binding", ("EHC plan", "EHCP", "ehcp")),
-    ("ask the SENDCo", ("SENDCo", "SENCO", "senco")),
-    ("the sen co-ordinator said no", ("sen co-ordinator", "SENCO", "senco")),
-    ("waiting for the ed psych", ("ed psych", "PROFESSIONAL", "educational_psychologist")),
-    ("she has SEMH needs", ("SEMH", "AREA_OF_NEED", "semh")),
-    ("diagnosed with dyslexia last year", ("dyslexia", "AREA_OF_NEED", "cognition_learning")),
-])
-def test_field_vocabulary_is_recognised(nlp: spacy.language.Language, text: str, expected: tuple[str, str, str]) -> None:
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("does my son need an echp", ("echp", "EHCP", "ehcp")),
+        ("Is the EHC plan legally binding", ("EHC plan", "EHCP", "ehcp")),
+        ("ask the SENDCo", ("SENDCo", "SENCO", "senco")),
+        ("the sen co-ordinator said no", ("sen co-ordinator", "SENCO", "senco")),
+        ("waiting for the ed psych", ("ed psych", "PROFESSIONAL", "educational_psychologist")),
+        ("she has SEMH needs", ("SEMH", "AREA_OF_NEED", "semh")),
+        ("diagnosed with dyslexia last year", ("dyslexia", "AREA_OF_NEED", "cognition_learning")),
+    ],
+)
+def test_field_vocabulary_is_recognised(
+    nlp: spacy.language.Language, text: str, expected: tuple[str, str, str]
+) -> None:
     assert expected in _ents(nlp, text)
 
 
-@pytest.mark.parametrize("text, year", [("my daughter is in Year 4", "Year 4"), ("a y10 pupil", "y10"), ("yr 7 boy", "yr 7")])
+@pytest.mark.parametrize(
+    "text, year", [("my daughter is in Year 4", "Year 4"), ("a y10 pupil", "y10"), ("yr 7 boy", "yr 7")]
+)
 def test_year_groups_are_recognised(nlp: spacy.language.Language, text: str, year: str) -> None:
     assert (year, "YEAR_GROUP") in [(text_, label) for text_, label, _ in _ents(nlp, text)]
 

@@ -1,4 +1,5 @@
 """Linking chat users with one-time codes, throttling guesses, unlinking and auditing."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,12 @@ def people(factory: sessionmaker) -> dict[str, int]:
     with factory.begin() as session:
         school = School(name="Larkspur Primary (fictional)", council="norfolk")
         senco = Staff(school=school, name="Ms Rowan Demo", role=StaffRole.senco)
-        amy = Pupil(school=school, first_name="Amy", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
-        ben = Pupil(school=school, first_name="Ben", last_name="Sample", date_of_birth=dt.date(2015, 9, 9), year_group="Year 5")
+        amy = Pupil(
+            school=school, first_name="Amy", last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4"
+        )
+        ben = Pupil(
+            school=school, first_name="Ben", last_name="Sample", date_of_birth=dt.date(2015, 9, 9), year_group="Year 5"
+        )
         parent = Parent(name="Jo Example")
         session.add_all([school, senco, amy, ben, parent])
         session.flush()
@@ -59,7 +64,9 @@ def test_expired_code_is_refused(factory: sessionmaker, people: dict[str, int]) 
     with factory.begin() as session:
         code = accounts.issue_staff_code(session, people["senco"], now=NOW)
     with factory.begin() as session:
-        result = accounts.redeem_code(session, "rest", "x", code, now=NOW + accounts.CODE_LIFETIME + dt.timedelta(seconds=1))
+        result = accounts.redeem_code(
+            session, "rest", "x", code, now=NOW + accounts.CODE_LIFETIME + dt.timedelta(seconds=1)
+        )
     assert result.reason == "expired"
 
 

@@ -1,4 +1,5 @@
 """Plan drafts: saved answer by answer, resumed, shared safely, agreed as a new version."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,14 +45,32 @@ def test_a_new_plan_is_saved_answer_by_answer_and_resumed(factory: sessionmaker,
         draft = drafts.open_draft(session, _senco(school), finley)
     assert (draft.version, draft.revision, draft.resumed, draft.updating) == (1, 0, False, False)
     with factory.begin() as session:
-        saved = drafts.save_answer(session, _senco(school), draft.plan_id, 0, {"level_of_need": "sen_support"},
-                                   state={"answered": ["level_of_need"]})
+        saved = drafts.save_answer(
+            session,
+            _senco(school),
+            draft.plan_id,
+            0,
+            {"level_of_need": "sen_support"},
+            state={"answered": ["level_of_need"]},
+        )
     assert saved.saved and saved.revision == 1
     with factory.begin() as session:
-        saved = drafts.save_answer(session, _senco(school), draft.plan_id, 1, {"main_area_of_need": "semh"},
-                                   state={"answered": ["level_of_need", "main_area_of_need"]})
-        drafts.save_answer(session, _senco(school), draft.plan_id, saved.revision, {"difficulty": "Joining in at playtime"},
-                           target_position=1)
+        saved = drafts.save_answer(
+            session,
+            _senco(school),
+            draft.plan_id,
+            1,
+            {"main_area_of_need": "semh"},
+            state={"answered": ["level_of_need", "main_area_of_need"]},
+        )
+        drafts.save_answer(
+            session,
+            _senco(school),
+            draft.plan_id,
+            saved.revision,
+            {"difficulty": "Joining in at playtime"},
+            target_position=1,
+        )
     with factory.begin() as session:
         again = drafts.open_draft(session, _senco(school), finley)
         plan = drafts.load_plan(session, _senco(school), draft.plan_id)
@@ -81,7 +100,11 @@ def test_updating_starts_from_the_agreed_plan_and_keeps_it(factory: sessionmaker
         agreed = drafts.agree(session, _senco(school), draft.plan_id, today=TODAY)
         assert agreed.status == PlanStatus.agreed and agreed.parents_notified_on == TODAY
     with factory() as session:
-        plans = session.execute(select(SupportPlan).where(SupportPlan.pupil_id == amy).order_by(SupportPlan.version)).scalars().all()
+        plans = (
+            session.execute(select(SupportPlan).where(SupportPlan.pupil_id == amy).order_by(SupportPlan.version))
+            .scalars()
+            .all()
+        )
         assert [(p.version, p.status) for p in plans] == [(1, PlanStatus.superseded), (2, PlanStatus.agreed)]
         assert plans[0].strengths.startswith("Kind to others"), "the earlier version is kept as it was"
         assert plans[1].strengths == "Loves drawing and horses" and plans[1].review_date == dt.date(2026, 5, 20)
@@ -101,15 +124,25 @@ def test_same_answer_changed_by_someone_else_is_not_overwritten(
     with factory.begin() as session:
         theirs = drafts.save_answer(session, _senco(school), draft.plan_id, 0, {"strengths": "Kind and funny"})
     assert not theirs.saved
-    assert (theirs.conflict.field, theirs.conflict.by, theirs.conflict.value) == ("strengths", "Mr Second Teacher", "Brilliant at lego")
+    assert (theirs.conflict.field, theirs.conflict.by, theirs.conflict.value) == (
+        "strengths",
+        "Mr Second Teacher",
+        "Brilliant at lego",
+    )
     with factory.begin() as session:
         other_field = drafts.save_answer(session, _senco(school), draft.plan_id, 0, {"parent_role": "Reading at home"})
-    assert other_field.saved and other_field.others == ["Mr Second Teacher"] and other_field.others_changed == ["strengths"]
+    assert (
+        other_field.saved
+        and other_field.others == ["Mr Second Teacher"]
+        and other_field.others_changed == ["strengths"]
+    )
     with factory.begin() as session:
         plan = drafts.load_plan(session, _senco(school), draft.plan_id)
         assert plan.strengths == "Brilliant at lego" and plan.parent_role == "Reading at home"
     with factory.begin() as session:
-        overwrite = drafts.save_answer(session, _senco(school), draft.plan_id, other_field.revision, {"strengths": "Kind and funny"})
+        overwrite = drafts.save_answer(
+            session, _senco(school), draft.plan_id, other_field.revision, {"strengths": "Kind and funny"}
+        )
     assert overwrite.saved, "having seen the other change, the SENCO may replace it"
 
 
@@ -130,10 +163,14 @@ def test_only_staff_of_the_school_may_record(factory: sessionmaker, school: demo
         plan = session.get(SupportPlan, draft.plan_id)
         assert plan.strengths.startswith("Kind to others")
         events = session.execute(
-            select(AuditEvent.action, AuditEvent.allowed, AuditEvent.actor_kind).where(AuditEvent.action.in_(["open_plan", "edit_plan"]))
+            select(AuditEvent.action, AuditEvent.allowed, AuditEvent.actor_kind)
+            .where(AuditEvent.action.in_(["open_plan", "edit_plan"]))
             .order_by(AuditEvent.id)
         ).all()
     assert [tuple(e) for e in events] == [
-        ("open_plan", False, "staff"), ("open_plan", False, "parent"), ("open_plan", False, "unlinked"),
-        ("open_plan", True, "staff"), ("edit_plan", False, "staff"),
+        ("open_plan", False, "staff"),
+        ("open_plan", False, "parent"),
+        ("open_plan", False, "unlinked"),
+        ("open_plan", True, "staff"),
+        ("edit_plan", False, "staff"),
     ]

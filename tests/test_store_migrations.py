@@ -1,4 +1,5 @@
 """Migrations build the store from empty and take it down again, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,7 +17,9 @@ from bot.store.models import Base, PlanStatus, Pupil, School, SupportPlan, Targe
 
 def _pupil(first: str) -> Pupil:
     school = School(name="Larkspur Primary (fictional)", council="norfolk")
-    return Pupil(school=school, first_name=first, last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4")
+    return Pupil(
+        school=school, first_name=first, last_name="Example", date_of_birth=dt.date(2016, 5, 1), year_group="Year 4"
+    )
 
 
 def test_upgrade_matches_the_models_and_downgrade_empties(store_url: str) -> None:

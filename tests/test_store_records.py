@@ -2,6 +2,7 @@
 
 Runs on SQLite and on the machine's PostgreSQL, against the demo school.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -82,7 +83,9 @@ def test_agenda_audits_each_pupil_listed(factory: sessionmaker, school: demo.Dem
         records.agenda(session, _staff(school), 30, today=TODAY)
     listed = [e for e in _events(factory) if e.action == "list_reviews"]
     assert len(listed) == 5
-    assert all(e.allowed and e.actor_kind == "staff" and e.actor_id == school.senco_id and e.channel == "rest" for e in listed)
+    assert all(
+        e.allowed and e.actor_kind == "staff" and e.actor_id == school.senco_id and e.channel == "rest" for e in listed
+    )
 
 
 @pytest.mark.parametrize("viewer", ["parent", "unlinked"])
@@ -111,7 +114,9 @@ def test_other_school_sees_only_its_own(factory: sessionmaker, school: demo.Demo
         ("chloee's plan", ["Chloe Hartley"]),
     ],
 )
-def test_staff_find_pupils_forgivingly(factory: sessionmaker, school: demo.DemoSchool, text: str, expected: list[str]) -> None:
+def test_staff_find_pupils_forgivingly(
+    factory: sessionmaker, school: demo.DemoSchool, text: str, expected: list[str]
+) -> None:
     with factory.begin() as session:
         found = records.find_pupil(session, _staff(school), text, "read_plan")
     assert [p.full_name for p in found.pupils] == expected
@@ -133,13 +138,17 @@ def test_staff_cannot_reach_another_schools_pupil(factory: sessionmaker, school:
 
 def test_parent_sees_their_own_child_without_naming_them(factory: sessionmaker, school: demo.DemoSchool) -> None:
     with factory.begin() as session:
-        found = records.find_pupil(session, _parent(school), "when's the next meeting about my daughter", "read_next_review")
+        found = records.find_pupil(
+            session, _parent(school), "when's the next meeting about my daughter", "read_next_review"
+        )
         assert found.outcome == "found" and found.pupil.id == school.parent_pupil_id
         record = records.read_record(session, _parent(school), found.pupil.id, "read_next_review", today=TODAY)
     assert record.timing.next_booked == TODAY + dt.timedelta(days=10)
     assert record.plan is not None and record.plan.version == 1 and len(record.plan.targets) == 3
     read = [e for e in _events(factory) if e.action == "read_next_review"]
-    assert [(e.allowed, e.pupil_id, e.actor_kind, e.channel) for e in read] == [(True, school.parent_pupil_id, "parent", "socketio")]
+    assert [(e.allowed, e.pupil_id, e.actor_kind, e.channel) for e in read] == [
+        (True, school.parent_pupil_id, "parent", "socketio")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -167,7 +176,10 @@ def test_parent_cannot_read_another_pupil_by_id(factory: sessionmaker, school: d
         others = session.execute(select(Pupil.id).where(Pupil.id != school.parent_pupil_id)).scalars().all()
     for pupil_id in [*others, 0, 10_000]:
         with factory.begin() as session:
-            assert records.find_pupil(session, _parent(school), "", "read_plan", pupil_id=pupil_id).outcome == "other_child"
+            assert (
+                records.find_pupil(session, _parent(school), "", "read_plan", pupil_id=pupil_id).outcome
+                == "other_child"
+            )
         with factory.begin() as session:
             assert records.read_record(session, _parent(school), pupil_id, "read_plan") is None
     assert all(not e.allowed for e in _events(factory) if e.action == "read_plan")
@@ -177,7 +189,9 @@ def test_stale_context_of_another_pupil_is_not_used(factory: sessionmaker, schoo
     ben = _pupil_id(factory, "Ben", "Okafor")
     with factory.begin() as session:
         staff_view = records.find_pupil(session, _staff(school), "and her targets?", "read_targets", context_id=ben)
-        other_view = records.find_pupil(session, _other_staff(school), "and her targets?", "read_targets", context_id=ben)
+        other_view = records.find_pupil(
+            session, _other_staff(school), "and her targets?", "read_targets", context_id=ben
+        )
     assert staff_view.outcome == "found" and staff_view.pupil.id == ben
     assert other_view == records.Lookup("no_name")
 
@@ -185,12 +199,15 @@ def test_stale_context_of_another_pupil_is_not_used(factory: sessionmaker, schoo
 def test_unlinked_user_gets_nothing(factory: sessionmaker, school: demo.DemoSchool) -> None:
     nobody = records.Viewer(None, "rest")
     with factory.begin() as session:
-        assert records.find_pupil(session, nobody, "when is Amy Carter's review", "read_next_review") == records.Lookup("unlinked")
+        assert records.find_pupil(session, nobody, "when is Amy Carter's review", "read_next_review") == records.Lookup(
+            "unlinked"
+        )
         assert records.candidates(session, nobody) == []
     with factory.begin() as session:
         assert records.read_record(session, nobody, school.parent_pupil_id, "read_plan") is None
     assert [(e.actor_kind, e.allowed) for e in _events(factory) if e.action.startswith("read")] == [
-        ("unlinked", False), ("unlinked", False)
+        ("unlinked", False),
+        ("unlinked", False),
     ]
 
 
@@ -242,11 +259,20 @@ def test_long_lists_are_cut_and_only_listed_pupils_audited(factory: sessionmaker
 
     with factory.begin() as session:
         for number in range(15):
-            pupil = Pupil(school_id=school.school_id, first_name=f"Extra{number:02d}", last_name="Pupil",
-                          date_of_birth=dt.date(2017, 1, 1), year_group="Year 4")
+            pupil = Pupil(
+                school_id=school.school_id,
+                first_name=f"Extra{number:02d}",
+                last_name="Pupil",
+                date_of_birth=dt.date(2017, 1, 1),
+                year_group="Year 4",
+            )
             session.add(pupil)
             session.flush()
-            session.add(SupportPlan(pupil_id=pupil.id, version=1, status=PlanStatus.agreed, agreed_on=TODAY - dt.timedelta(days=90)))
+            session.add(
+                SupportPlan(
+                    pupil_id=pupil.id, version=1, status=PlanStatus.agreed, agreed_on=TODAY - dt.timedelta(days=90)
+                )
+            )
             session.add(Review(pupil_id=pupil.id, scheduled_for=TODAY - dt.timedelta(days=30 - number)))
     with factory.begin() as session:
         agenda = records.agenda(session, _staff(school), 30, today=TODAY, limit=10)
@@ -255,5 +281,9 @@ def test_long_lists_are_cut_and_only_listed_pupils_audited(factory: sessionmaker
     text = agenda_text("Brambleway Primary School", agenda, overdue_first=True)
     assert "Overdue reviews, not yet recorded as held (16):" in text and "…and 6 more." in text
     listed = {e.pupil_id for e in _events(factory) if e.action == "list_reviews"}
-    shown = {p.id for p, _ in agenda.due + agenda.overdue} | {p.id for p in agenda.none_booked} | {p.id for p, _, _ in agenda.long_gap}
+    shown = (
+        {p.id for p, _ in agenda.due + agenda.overdue}
+        | {p.id for p in agenda.none_booked}
+        | {p.id for p, _, _ in agenda.long_gap}
+    )
     assert listed == shown and len(listed) == 14

@@ -4,6 +4,7 @@ The app runs in this process, polling the stand-in (``tests/telegram_standin.py`
 or taking its posts by webhook, and forwards to a real Rasa server through the
 Telegram bridge channel. Nothing reaches the network.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,19 @@ from aiohttp import web
 import knowledge
 from bot import run, telegram_app
 from bot.telegram_app import (
-    CHOSEN, HELP_TEXT, KEY_PREFIX, RASA_DOWN, SLOW_DOWN, START_TEXT, ButtonKeys, Config, RasaClient,
-    RasaUnavailable, RateLimiter, split_text, utf16_length,
+    CHOSEN,
+    HELP_TEXT,
+    KEY_PREFIX,
+    RASA_DOWN,
+    SLOW_DOWN,
+    START_TEXT,
+    ButtonKeys,
+    Config,
+    RasaClient,
+    RasaUnavailable,
+    RateLimiter,
+    split_text,
+    utf16_length,
 )
 from tests import telegram_standin as tg
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
@@ -51,8 +63,13 @@ async def standin() -> AsyncIterator[StandIn]:
 
 def config_for(standin: StandIn, rasa_url: str, **overrides: Any) -> Config:
     values: dict[str, Any] = dict(
-        token=tg.TOKEN, rasa_url=rasa_url, bridge_secret=TEST_BRIDGE_SECRET, api_url=standin.url,
-        port=free_port(), privacy_contact=PRIVACY_CONTACT, backoff=0.05,
+        token=tg.TOKEN,
+        rasa_url=rasa_url,
+        bridge_secret=TEST_BRIDGE_SECRET,
+        api_url=standin.url,
+        port=free_port(),
+        privacy_contact=PRIVACY_CONTACT,
+        backoff=0.05,
     )
     values.update(overrides)
     return Config(**values)
@@ -118,6 +135,7 @@ class Chat:
 
     async def _wait(self, seen: int, until: str, count: int, timeout: float) -> list[dict[str, Any]]:
         """The messages after the first ``seen``, once they are there and no more come for a moment."""
+
         def arrived() -> Any:
             new = self.received[seen:]
             return len(new) >= count and (not until or until in texts(new)) and new
@@ -159,7 +177,7 @@ def test_long_replies_are_split_at_breaks_within_telegrams_limit() -> None:
     assert all(utf16_length(part) <= 4096 for part in parts)
     assert " ".join(" ".join(parts).split()) == " ".join(text.split())
     assert all(part.endswith("a while.") for part in parts)
-    emoji = "\U0001F600" * 3000  # two UTF-16 code units each, no breaks
+    emoji = "\U0001f600" * 3000  # two UTF-16 code units each, no breaks
     parts = split_text(emoji)
     assert [utf16_length(part) for part in parts] == [4096, 1904]
     assert split_text("short") == ["short"] and split_text("") == []
@@ -298,9 +316,13 @@ def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained
     with stand_in as api:
         telegram_port = free_port()
         env = base_env(
-            RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), WEB_PORT=str(free_port()),
-            TELEGRAM_PORT=str(telegram_port), SEN_STATE_DIR=str(tmp_path),
-            TELEGRAM_BOT_TOKEN=tg.TOKEN, TELEGRAM_API_URL=api.url,
+            RASA_PORT=str(free_port()),
+            ACTION_PORT=str(free_port()),
+            WEB_PORT=str(free_port()),
+            TELEGRAM_PORT=str(telegram_port),
+            SEN_STATE_DIR=str(tmp_path),
+            TELEGRAM_BOT_TOKEN=tg.TOKEN,
+            TELEGRAM_API_URL=api.url,
         )
         env.pop("SEN_TELEGRAM_BRIDGE_SECRET", None)
         process = _start(env)
@@ -438,13 +460,18 @@ async def test_start_help_and_privacy(app: StandIn) -> None:
     assert buttons(started) == [("What can you help with?", "/what_can_you_do")]
     menu = await chat.press(started, "What can you help with?", until="Pick a topic", count=2)
     payloads = [data for _, data in buttons(with_buttons(menu))]
-    assert payloads[:len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
+    assert payloads[: len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
 
     [helped] = await chat.say("/help")
     assert helped["text"] == HELP_TEXT and "my code is XXXX-XXXX" in HELP_TEXT
     [kept] = await chat.say("/privacy")
-    for words in ("keyed digest of your Telegram user id", "conversation store", "audit trail",
-                  "forget me on this device", PRIVACY_CONTACT):
+    for words in (
+        "keyed digest of your Telegram user id",
+        "conversation store",
+        "audit trail",
+        "forget me on this device",
+        PRIVACY_CONTACT,
+    ):
         assert words in kept["text"]
     assert [c["command"] for c in app.called("setMyCommands")[0]["commands"]] == ["start", "help", "privacy"]
     [unknown] = await chat.say("/frobnicate")
@@ -461,7 +488,9 @@ def _audit_since(store: str, since: int) -> list[Any]:
         return session.execute(select(AuditEvent).where(AuditEvent.id > since).order_by(AuditEvent.id)).scalars().all()
 
 
-async def test_a_senco_links_looks_up_reviews_and_picks_a_pupil(app: StandIn, rasa_sqlite: int, demo_store: str) -> None:
+async def test_a_senco_links_looks_up_reviews_and_picks_a_pupil(
+    app: StandIn, rasa_sqlite: int, demo_store: str
+) -> None:
     codes = demo_codes(demo_store)
     start = max([event.id for event in _audit_since(demo_store, 0)] or [0])
     chat = Chat(app)

@@ -1,4 +1,5 @@
 """The tracker store (bot/tracker_store.py) on SQLite and PostgreSQL, and the channels' guard."""
+
 from __future__ import annotations
 
 import asyncio
@@ -66,10 +67,15 @@ async def play_turns(store: SessionTrackerStore, sender: str, turns: int, domain
 
 def stored_rows(store: SessionTrackerStore, sender: str) -> list[str]:
     with store.session_scope() as session:
-        return [row.type_name for row in session.query(store.SQLEvent).filter_by(sender_id=sender).order_by(store.SQLEvent.id)]
+        return [
+            row.type_name
+            for row in session.query(store.SQLEvent).filter_by(sender_id=sender).order_by(store.SQLEvent.id)
+        ]
 
 
-def test_a_long_conversation_rolls_into_new_sessions_and_keeps_every_event(domain: Domain, store_config: dict[str, Any]) -> None:
+def test_a_long_conversation_rolls_into_new_sessions_and_keeps_every_event(
+    domain: Domain, store_config: dict[str, Any]
+) -> None:
     store = make_store(domain, store_config, max_session_events=30)
     tracker = asyncio.run(play_turns(store, "long-talk", 40, domain))
 
@@ -78,7 +84,8 @@ def test_a_long_conversation_rolls_into_new_sessions_and_keeps_every_event(domai
     assert tracker.get_slot("last_topic") == "core_offer"
     assert isinstance(tracker.events[0], SessionStarted)
     assert [e.action_name for e in tracker.events if isinstance(e, ActionExecuted)][-2:] == [
-        "action_answer_question", "action_listen",
+        "action_answer_question",
+        "action_listen",
     ]
     # Nothing is lost or written twice: every user message is in the table once, in order.
     full = asyncio.run(store.retrieve_full_tracker("long-talk"))
@@ -126,7 +133,10 @@ def test_a_rolled_session_carries_the_active_form_and_its_requested_slot(domain:
     assert rolled.get_slot("requested_slot") == "plan_answer"
     assert rolled.get_slot("plan_id") == "17"
     assert rolled.latest_action_name == "action_listen"
-    assert [e.action_name for e in rolled.events if isinstance(e, ActionExecuted)][-2:] == ["plan_form", "action_listen"]
+    assert [e.action_name for e in rolled.events if isinstance(e, ActionExecuted)][-2:] == [
+        "plan_form",
+        "action_listen",
+    ]
     store.engine.dispose()
 
 
@@ -207,7 +217,9 @@ def test_the_guard_turns_failures_and_silence_into_try_again() -> None:
     assert run_guarded(silent, "hello") == [rasa_channels.TRY_AGAIN]
 
 
-def test_action_server_replies_are_still_validated_without_checking_the_schema_each_time(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_action_server_replies_are_still_validated_without_checking_the_schema_each_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from jsonschema import ValidationError
     from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
@@ -242,7 +254,9 @@ def test_event_classes_are_found_by_name_as_before() -> None:
 
 
 @pytest.mark.parametrize("commits", [True, False], ids=["committed", "not-committed"])
-def test_a_write_that_fails_is_written_again_exactly_once(domain: Domain, store_config: dict[str, Any], commits: bool) -> None:
+def test_a_write_that_fails_is_written_again_exactly_once(
+    domain: Domain, store_config: dict[str, Any], commits: bool
+) -> None:
     """A connection lost around the commit: the turn's events end up in the table once, whichever side of it."""
     store = make_store(domain, store_config)
     real_write = store._write

@@ -1,4 +1,5 @@
 """The web server: private plan links open the plan as PDF and HTML; anything else gets a kind 404."""
+
 from __future__ import annotations
 
 import urllib.error
@@ -20,8 +21,10 @@ def web_server(tmp_path: Path) -> Iterator[tuple[int, str]]:
     store = _seeded(f"sqlite:///{tmp_path / 'store.db'}")
     port = servers.free_port()
     service = servers.start(
-        "web server", [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
-        f"http://127.0.0.1:{port}/health", tmp_path / "web.log",
+        "web server",
+        [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        tmp_path / "web.log",
         servers.base_env(DATABASE_URL=store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY),
     )
     yield port, store

@@ -7,6 +7,7 @@ indicator, losing and finding the server, and account linking and look-ups
 through the socket.io channel. A screenshot of the page with a conversation is
 saved in results/.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,13 @@ from tests.conftest import RESULTS_DIR, TEST_IDENTITY_KEY, demo_codes, record_re
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 AXE = servers.ROOT / "node_modules" / "axe-core" / "axe.min.js"
 QUESTION = "what does assess plan do review mean"
@@ -57,8 +63,10 @@ def chat_url(rasa_sqlite: int, demo_store: str, server_logs: Path) -> Iterator[s
     """The web server, with its demo page pointing the chat at the test Rasa server."""
     port = servers.free_port()
     service = servers.start(
-        "web server", [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
-        f"http://127.0.0.1:{port}/health", server_logs / f"web-{port}.log",
+        "web server",
+        [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
+        f"http://127.0.0.1:{port}/health",
+        server_logs / f"web-{port}.log",
         servers.base_env(DATABASE_URL=demo_store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY, RASA_PORT=str(rasa_sqlite)),
     )
     yield f"http://127.0.0.1:{port}/"
@@ -242,7 +250,9 @@ def test_text_that_looks_like_html_is_shown_as_text(page: Page, chat_url: str) -
 
     # The assistant's words take the same path when a transcript is restored: a message with
     # markup and a javascript: address stays text, and only the https address becomes a link.
-    hostile = 'Read <b>this</b> <a href="javascript:window.__pwned=3">now</a> javascript:alert(1) https://example.org/a.'
+    hostile = (
+        'Read <b>this</b> <a href="javascript:window.__pwned=3">now</a> javascript:alert(1) https://example.org/a.'
+    )
     page.evaluate(
         "([text]) => { const kept = JSON.parse(sessionStorage.getItem('sen-chat.transcript'));"
         " kept.push({from: 'bot', text, buttons: [{title: '<i>Yes</i>', payload: '/affirm'}]});"
@@ -282,11 +292,14 @@ def test_axe_finds_no_serious_or_critical_violations(browser: Browser, page: Pag
     say(page, "what is the local offer", "Local Offer")
     say(page, "my code is ZZZZ-9999", "tries")
     scroller = page.locator("#sen-chat .scroller")
-    assert scroller.evaluate("node => node.scrollHeight > node.clientHeight"), "the conversation is long enough to scroll"
+    assert scroller.evaluate("node => node.scrollHeight > node.clientHeight"), (
+        "the conversation is long enough to scroll"
+    )
     found["chat open, a conversation longer than the panel"] = axe_violations(page)
 
-    phone = _new_page(browser, viewport={"width": 375, "height": 667}, device_scale_factor=2, is_mobile=True,
-                      has_touch=True)
+    phone = _new_page(
+        browser, viewport={"width": 375, "height": 667}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
     try:
         open_chat(phone, chat_url)
         say(phone, "how often should the school meet us", "three times")

@@ -1,4 +1,5 @@
 """The server side of the web chat: the demo page, its policy, the chat's files, and its Rasa channel."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,9 @@ async def test_the_demo_page_embeds_the_chat_with_one_tag_and_a_strict_policy(cl
     assert response.status == 200
     assert page.count("<script") == 1
     assert '<script src="/chat/sen-chat.js" data-server="http://council.example:5123" defer></script>' in page
-    assert '<html lang="en-GB">' in page and "Kent Local Offer" in page and "Information, Advice and Support Kent" in page
+    assert (
+        '<html lang="en-GB">' in page and "Kent Local Offer" in page and "Information, Advice and Support Kent" in page
+    )
     assert "It is not a page of\n  Kent County Council" in page
     policy = response.headers["Content-Security-Policy"]
     assert policy.startswith("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';")
@@ -41,15 +44,19 @@ async def test_a_strange_host_header_cannot_reach_the_page_or_its_policy(client:
     page = await response.text()
     assert 'data-server="http://localhost:5123"' in page
     assert "alert(1)" not in page
-    assert "connect-src 'self' http://localhost:5123 ws://localhost:5123;" in response.headers["Content-Security-Policy"]
+    assert (
+        "connect-src 'self' http://localhost:5123 ws://localhost:5123;" in response.headers["Content-Security-Policy"]
+    )
 
 
 async def test_a_configured_chat_server_is_used_over_https(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SEN_CHAT_SERVER", "https://chat.example.org/")
     response = await client.get("/")
     assert 'data-server="https://chat.example.org"' in await response.text()
-    assert "connect-src 'self' https://chat.example.org wss://chat.example.org;" in response.headers[
-        "Content-Security-Policy"]
+    assert (
+        "connect-src 'self' https://chat.example.org wss://chat.example.org;"
+        in response.headers["Content-Security-Policy"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,7 +77,9 @@ async def test_the_chat_files_are_served(client: TestClient, path: str, kind: st
     assert needle in await response.read()
 
 
-@pytest.mark.parametrize("path", ["/chat/local-offer.html", "/chat/../web.py", "/chat/nothing.js", "/assets/sen-chat.js"])
+@pytest.mark.parametrize(
+    "path", ["/chat/local-offer.html", "/chat/../web.py", "/chat/nothing.js", "/assets/sen-chat.js"]
+)
 async def test_nothing_else_is_served(client: TestClient, path: str) -> None:
     response = await client.get(path)
     assert response.status == 404

@@ -1,4 +1,5 @@
 """A chat user driving a form's actions on trackers, as the Rasa server would: for plan and review tests."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,9 +22,16 @@ class Form:
     validate: type
 
 
-PLAN = Form("plan", "start_plan", plan_actions.ActionStartPlan, plan_actions.ActionAskPlanAnswer, plan_actions.ValidatePlanForm)
-REVIEW = Form("review", "start_review", review_actions.ActionStartReview, review_actions.ActionAskReviewAnswer,
-              review_actions.ValidateReviewForm)
+PLAN = Form(
+    "plan", "start_plan", plan_actions.ActionStartPlan, plan_actions.ActionAskPlanAnswer, plan_actions.ValidatePlanForm
+)
+REVIEW = Form(
+    "review",
+    "start_review",
+    review_actions.ActionStartReview,
+    review_actions.ActionAskReviewAnswer,
+    review_actions.ValidateReviewForm,
+)
 
 
 class Chat:
@@ -45,8 +53,14 @@ class Chat:
     async def start(self, text: str, intent: Optional[str] = None, pupil_id: Optional[int] = None) -> list[str]:
         dispatcher = CollectingDispatcher()
         entities = {"pupil_id": str(pupil_id)} if pupil_id else None
-        tracker = make_tracker(intent or self.form.intent, text, sender_id=self.sender, channel=self.channel,
-                               entities=entities, slots=dict(self.slots))
+        tracker = make_tracker(
+            intent or self.form.intent,
+            text,
+            sender_id=self.sender,
+            channel=self.channel,
+            entities=entities,
+            slots=dict(self.slots),
+        )
         events = await self.form.start().run(dispatcher, tracker, {})
         for event in events:
             if event.get("event") == "slot":
@@ -68,8 +82,9 @@ class Chat:
     async def say(self, text: str, intent: str = "nlu_fallback", confidence: float = 0.2) -> list[str]:
         assert self.in_form, f"the {self.form.noun} form is not active"
         dispatcher = CollectingDispatcher()
-        tracker = make_tracker(intent, text, slots=self.slots, sender_id=self.sender, channel=self.channel,
-                               ranking=[(intent, confidence)])
+        tracker = make_tracker(
+            intent, text, slots=self.slots, sender_id=self.sender, channel=self.channel, ranking=[(intent, confidence)]
+        )
         tracker.latest_message["intent"]["confidence"] = confidence
         validate = getattr(self.form.validate(), f"validate_{self.form.noun}_answer")
         changes = await validate(text, dispatcher, tracker, {})

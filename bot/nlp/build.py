@@ -7,6 +7,7 @@ downloaded. Rasa's ``SpacyNLP`` component loads the result from its folder.
 
 Usage: python -m bot.nlp.build [OUTPUT_DIR]
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -2,6 +2,7 @@
 
 Every value is escaped: what staff typed is shown as text, never as markup.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -46,38 +47,56 @@ def _tick(on: bool, label: str) -> str:
     return f"{'☑' if on else '☐'} {escape(label)}"
 
 
-def plan_html(plan: SupportPlan, school: str, class_teacher: Optional[str], council_name: str, help_lines: list[str]) -> str:
+def plan_html(
+    plan: SupportPlan, school: str, class_teacher: Optional[str], council_name: str, help_lines: list[str]
+) -> str:
     """The plan as a whole HTML page."""
     pupil = plan.pupil
     name = f"{pupil.first_name} {pupil.last_name}"
     year = pupil.year_group + (f" / {pupil.form}" if pupil.form else "")
     areas = "<br>".join(_tick(plan.main_area_of_need == area, label) for area, label in AREAS)
-    level = "<br>".join((
-        _tick(plan.level_of_need == LevelOfNeed.sen_support, "SEN Support / Graduated approach"),
-        _tick(plan.level_of_need == LevelOfNeed.ehcp, "EHCP"),
-    ))
-    funding = "<br>".join((
-        _tick(plan.cluster_funding == "yes", "Yes") + (f" <span class='label'>Details:</span> {_text(plan.cluster_funding_details)}" if plan.cluster_funding_details else ""),
-        _tick(plan.cluster_funding == "no", "No"),
-        _tick(plan.cluster_funding == "requested", "Date requested") + (f": {_text(plan.cluster_funding_requested_on)}" if plan.cluster_funding_requested_on else ""),
-    ))
+    level = "<br>".join(
+        (
+            _tick(plan.level_of_need == LevelOfNeed.sen_support, "SEN Support / Graduated approach"),
+            _tick(plan.level_of_need == LevelOfNeed.ehcp, "EHCP"),
+        )
+    )
+    funding = "<br>".join(
+        (
+            _tick(plan.cluster_funding == "yes", "Yes")
+            + (
+                f" <span class='label'>Details:</span> {_text(plan.cluster_funding_details)}"
+                if plan.cluster_funding_details
+                else ""
+            ),
+            _tick(plan.cluster_funding == "no", "No"),
+            _tick(plan.cluster_funding == "requested", "Date requested")
+            + (f": {_text(plan.cluster_funding_requested_on)}" if plan.cluster_funding_requested_on else ""),
+        )
+    )
     attainment = "<br>".join(
-        f"<span class='label'>{label}:</span> {_text(value)}" for label, value in (
-            ("Previous attainment", plan.previous_attainment), ("Previous progress", plan.previous_progress),
-            ("Current attainment", plan.current_attainment), ("Expected attainment", plan.expected_attainment),
+        f"<span class='label'>{label}:</span> {_text(value)}"
+        for label, value in (
+            ("Previous attainment", plan.previous_attainment),
+            ("Previous progress", plan.previous_progress),
+            ("Current attainment", plan.current_attainment),
+            ("Expected attainment", plan.expected_attainment),
             ("Current progress", plan.current_progress),
         )
     )
-    targets = "".join(
-        "<tr>"
-        f"<td>{target.position}. {_text(target.difficulty)}</td>"
-        f"<td>{'<br>'.join(_text(p) for p in (target.provision_who, target.provision_what, target.provision_when, target.provision_how_often) if p)}</td>"
-        f"<td>{_text(target.outcome)}</td>"
-        f"<td>{escape(PROGRESS.get(getattr(target.progress, 'value', ''), ''))} {_text(target.progress_notes)}</td>"
-        f"<td>{_text(target.next_steps)}</td>"
-        "</tr>"
-        for target in plan.targets
-    ) or "<tr><td colspan='5'>No targets recorded.</td></tr>"
+    targets = (
+        "".join(
+            "<tr>"
+            f"<td>{target.position}. {_text(target.difficulty)}</td>"
+            f"<td>{'<br>'.join(_text(p) for p in (target.provision_who, target.provision_what, target.provision_when, target.provision_how_often) if p)}</td>"
+            f"<td>{_text(target.outcome)}</td>"
+            f"<td>{escape(PROGRESS.get(getattr(target.progress, 'value', ''), ''))} {_text(target.progress_notes)}</td>"
+            f"<td>{_text(target.next_steps)}</td>"
+            "</tr>"
+            for target in plan.targets
+        )
+        or "<tr><td colspan='5'>No targets recorded.</td></tr>"
+    )
     status = "Agreed plan" if plan.status.value == "agreed" else "Draft, not yet agreed"
     help_html = "".join(f"<p class='small'>{escape(line)}</p>" for line in help_lines)
     return f"""<!doctype html>

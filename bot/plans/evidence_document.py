@@ -8,6 +8,7 @@ parents and the pupil, and last what the request involves in plain English.
 Every value is escaped: what staff and parents typed is shown as text, never
 as markup.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -102,13 +103,20 @@ def _pupil_table(history: History) -> str:
     year = pupil.year_group + (f" / {pupil.form}" if pupil.form else "")
     return f"""<table>
 <tr><th class="side">Name</th><td><span class="pupil-name">{escape(pupil.full_name)}</span></td></tr>
-{_rows((
-    ("Date of birth", pupil.date_of_birth),
-    ("Year group / form", year),
-    ("School", pupil.school),
-    ("Main area of need (latest plan)", AREA_LABELS.get(latest.main_area_of_need or "") if latest else None),
-    ("On SEN support since (first plan agreed)", history.first_plan_date),
-))}
+{
+        _rows(
+            (
+                ("Date of birth", pupil.date_of_birth),
+                ("Year group / form", year),
+                ("School", pupil.school),
+                (
+                    "Main area of need (latest plan)",
+                    AREA_LABELS.get(latest.main_area_of_need or "") if latest else None,
+                ),
+                ("On SEN support since (first plan agreed)", history.first_plan_date),
+            )
+        )
+    }
 </table>"""
 
 
@@ -161,7 +169,8 @@ def _summary(history: History) -> str:
     since = f" since {_text(history.first_plan_date)}" if history.first_plan_date else ""
     unrecorded = (
         f"; {counts.not_recorded} {'has' if counts.not_recorded == 1 else 'have'} no result recorded"
-        if counts.not_recorded else ""
+        if counts.not_recorded
+        else ""
     )
     opening = (
         f"<p>{escape(pupil.first_name)} has had {count} cycle{'s' if count != 1 else ''} of SEN support "
@@ -175,7 +184,8 @@ def _summary(history: History) -> str:
         f"{_label(DECISION_LABELS, latest.decision)}."
         + (f" Next review: {_text(latest.next_review_date)}." if latest.next_review_date else "")
         + "</div>"
-        if latest else "<div class='decision'>No review has been held yet.</div>"
+        if latest
+        else "<div class='decision'>No review has been held yet.</div>"
     )
     return (
         f"<h2>Summary</h2>{opening}{decision}{_summary_table(history)}"
@@ -234,15 +244,24 @@ def _reviewed_table(review: HeldReview, in_targets_above: bool) -> str:
 def _review(review: HeldReview, in_targets_above: bool) -> str:
     new = "".join(
         f"<li>{_text(row.outcome) or _text(row.difficulty)}"
-        + (f" <span class='small'>({_provision(row)})</span>" if _provision(row) else "") + "</li>"
+        + (f" <span class='small'>({_provision(row)})</span>" if _provision(row) else "")
+        + "</li>"
         for row in review.new_targets
     )
     notes = "".join(f"<li>{_text(note.at)}: {_text(note.text)}</li>" for note in review.notes)
     return f"""<div class="review">
 <h3>Review held on {_text(review.held_on)}</h3>
-<table>{_rows((("Who attended", review.attendees), ("Parents' views", review.parent_views),
-               ("The pupil's views", review.pupil_views), ("New information", review.new_information),
-               ("Outcome", review.outcomes)))}
+<table>{
+        _rows(
+            (
+                ("Who attended", review.attendees),
+                ("Parents' views", review.parent_views),
+                ("The pupil's views", review.pupil_views),
+                ("New information", review.new_information),
+                ("Outcome", review.outcomes),
+            )
+        )
+    }
 <tr><th class="side">Decision</th><td><b>{_label(DECISION_LABELS, review.decision)}</b></td></tr>
 <tr><th class="side">Next review</th><td>{_or_none(review.next_review_date)}</td></tr>
 </table>
@@ -268,26 +287,40 @@ def _own_words(cycle: Cycle, previous: Optional[Cycle], first_name: str) -> str:
 
 def _cycle(cycle: Cycle, previous: Optional[Cycle], first_name: str) -> str:
     reviewed = cycle.last_review.held_on if cycle.last_review else None
-    reviews = "".join(
-        _review(review, in_targets_above=review is cycle.last_review) for review in cycle.reviews
-    ) or "<p>No review has been held for this plan yet.</p>"
+    reviews = (
+        "".join(_review(review, in_targets_above=review is cycle.last_review) for review in cycle.reviews)
+        or "<p>No review has been held for this plan yet.</p>"
+    )
     agreed = f"agreed on {_text(cycle.agreed_on)}" if cycle.agreed_on else "agreement date not recorded"
     return f"""<h2 class="new-page">Cycle {cycle.number}: plan version {cycle.version}, {agreed}</h2>
-<table>{_rows((
-    ("Plan agreed on", cycle.agreed_on), ("Agreed by", cycle.agreed_by), ("Parents told on", cycle.parents_notified_on),
-    ("Review planned for", cycle.review_date), ("Reviewed on", reviewed),
-))}</table>
+<table>{
+        _rows(
+            (
+                ("Plan agreed on", cycle.agreed_on),
+                ("Agreed by", cycle.agreed_by),
+                ("Parents told on", cycle.parents_notified_on),
+                ("Review planned for", cycle.review_date),
+                ("Reviewed on", reviewed),
+            )
+        )
+    }</table>
 <h3>Needs</h3>
-<table>{_rows((
-    ("Level of need", LEVEL_LABELS.get(cycle.level_of_need or "")),
-    ("Main area of need", AREA_LABELS.get(cycle.main_area_of_need or "")),
-    ("How needs were identified and assessed", cycle.how_needs_identified),
-    ("Professionals involved", cycle.professionals_involved),
-    ("Previous attainment", cycle.previous_attainment), ("Previous progress", cycle.previous_progress),
-    ("Current attainment", cycle.current_attainment), ("Expected attainment", cycle.expected_attainment),
-    ("Current progress", cycle.current_progress),
-    ("New information from parents and carers", cycle.parent_new_information),
-))}</table>
+<table>{
+        _rows(
+            (
+                ("Level of need", LEVEL_LABELS.get(cycle.level_of_need or "")),
+                ("Main area of need", AREA_LABELS.get(cycle.main_area_of_need or "")),
+                ("How needs were identified and assessed", cycle.how_needs_identified),
+                ("Professionals involved", cycle.professionals_involved),
+                ("Previous attainment", cycle.previous_attainment),
+                ("Previous progress", cycle.previous_progress),
+                ("Current attainment", cycle.current_attainment),
+                ("Expected attainment", cycle.expected_attainment),
+                ("Current progress", cycle.current_progress),
+                ("New information from parents and carers", cycle.parent_new_information),
+            )
+        )
+    }</table>
 <h3>Provision</h3>
 <table>{_rows((("Interventions, adjustments and support", cycle.interventions),))}</table>
 <h3>Targets and outcomes</h3>
@@ -329,9 +362,7 @@ def evidence_html(
     cycles = "".join(
         _cycle(cycle, history.cycles[index - 1] if index else None, history.pupil.first_name)
         for index, cycle in enumerate(history.cycles)
-    ) or (
-        "<h2>Cycles</h2><p>No plan has been agreed yet, so there is no cycle to show.</p>"
-    )
+    ) or ("<h2>Cycles</h2><p>No plan has been agreed yet, so there is no cycle to show.</p>")
     return f"""<!doctype html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>{escape(TITLE)}</title><style>{STYLE}</style></head>
 <body>

@@ -5,6 +5,7 @@ Each ``Step`` is one question. Steps are grouped into numbered sections
 ``interpret`` turns what someone typed into the value to store, or explains
 kindly what it needs instead.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,10 +70,26 @@ LEVELS = (
     Choice("ehcp", "EHC plan", ("ehcp", "ehc plan", "echp", "ehc", "education health and care", "plan", "statement")),
 )
 AREAS = (
-    Choice("cognition_learning", "Cognition and learning", ("cognition", "learning", "c&l", "c and l", "mld", "sld", "spld", "dyslexia", "literacy")),
-    Choice("communication_interaction", "Communication and interaction", ("communication", "interaction", "c&i", "c and i", "speech", "language", "slcn", "autism", "asd", "asc")),
-    Choice("semh", "Social, emotional and mental health", ("semh", "social", "emotional", "mental health", "behaviour", "adhd", "anxiety")),
-    Choice("sensory_physical", "Sensory and/or physical", ("sensory", "physical", "hearing", "vision", "visual", "deaf", "pd", "motor")),
+    Choice(
+        "cognition_learning",
+        "Cognition and learning",
+        ("cognition", "learning", "c&l", "c and l", "mld", "sld", "spld", "dyslexia", "literacy"),
+    ),
+    Choice(
+        "communication_interaction",
+        "Communication and interaction",
+        ("communication", "interaction", "c&i", "c and i", "speech", "language", "slcn", "autism", "asd", "asc"),
+    ),
+    Choice(
+        "semh",
+        "Social, emotional and mental health",
+        ("semh", "social", "emotional", "mental health", "behaviour", "adhd", "anxiety"),
+    ),
+    Choice(
+        "sensory_physical",
+        "Sensory and/or physical",
+        ("sensory", "physical", "hearing", "vision", "visual", "deaf", "pd", "motor"),
+    ),
     Choice("medical", "Medical", ("medical", "health", "medicine", "condition", "epilepsy", "diabetes")),
 )
 FUNDING = (
@@ -89,9 +106,20 @@ STEPS: tuple[Step, ...] = (
     Step("level_of_need", 1, "Is {name} on SEN support, or does {name} have an EHC plan?", "choice", LEVELS),
     Step("main_area_of_need", 2, "What is {name}'s main area of need?", "choice", AREAS),
     Step("cluster_funding", 3, "Does {name} have cluster (top-up) funding?", "choice", FUNDING),
-    Step("cluster_funding_details", 3, "What is the cluster funding for, and how much?", only_if=("cluster_funding", "yes")),
-    Step("cluster_funding_requested_on", 3, "When was the cluster funding requested?", "date", prefer="past",
-         only_if=("cluster_funding", "requested")),
+    Step(
+        "cluster_funding_details",
+        3,
+        "What is the cluster funding for, and how much?",
+        only_if=("cluster_funding", "yes"),
+    ),
+    Step(
+        "cluster_funding_requested_on",
+        3,
+        "When was the cluster funding requested?",
+        "date",
+        prefer="past",
+        only_if=("cluster_funding", "requested"),
+    ),
     Step("previous_attainment", 4, "What was {name}'s previous attainment?"),
     Step("previous_progress", 4, "And {name}'s previous progress?"),
     Step("current_attainment", 4, "What is {name}'s current attainment?"),
@@ -99,18 +127,32 @@ STEPS: tuple[Step, ...] = (
     Step("expected_attainment", 4, "What attainment is expected by the end of the year?"),
     Step("interventions", 5, "What interventions and adjustments are in place for {name} now?"),
     Step("how_needs_identified", 6, "How were {name}'s needs identified (assessments, observations, reports)?"),
-    Step("professionals_involved", 6, "Which professionals are involved, if any (for example an educational psychologist)?"),
+    Step(
+        "professionals_involved",
+        6,
+        "Which professionals are involved, if any (for example an educational psychologist)?",
+    ),
     Step("parent_new_information", 7, "What new information have the parents given?"),
     Step("strengths", 8, "What are {name}'s strengths, and what does {name} like doing?"),
     Step("finding_things_hard_when", 9, "In {name}'s words: \"You'll know I'm finding things hard when...\""),
-    Step("how_i_like_support", 10, "In {name}'s words: \"I like to be supported by...\""),
+    Step("how_i_like_support", 10, 'In {name}\'s words: "I like to be supported by..."'),
     Step("parent_role", 11, "What will the parent or carer do?"),
     Step("child_role", 11, "What will {name} do?"),
     Step("class_teacher_role", 11, "What will the class teacher do?"),
     Step("target.difficulty", 12, "Target {target}: what is the difficulty it addresses?"),
-    Step("target.provision", 12, "What provision will there be for it: who, what, when and how often? "
-         "For example \"TA, phonics group, mornings, 3 times a week\".", "provision"),
-    Step("target.outcome", 12, "What is the SMART outcome: what will {name} be able to do, measured how, by when?", "outcome"),
+    Step(
+        "target.provision",
+        12,
+        "What provision will there be for it: who, what, when and how often? "
+        'For example "TA, phonics group, mornings, 3 times a week".',
+        "provision",
+    ),
+    Step(
+        "target.outcome",
+        12,
+        "What is the SMART outcome: what will {name} be able to do, measured how, by when?",
+        "outcome",
+    ),
     Step("target.more", 12, "Would you like to add another target?", "yes_no", YES_NO),
     Step("agreed_by_senco_name", 13, "Which SENCO agreed the plan? (Their name.)"),
     Step("agreed_on", 13, "On what date was the plan agreed?", "date", prefer="past"),
@@ -159,12 +201,16 @@ def _choose(step: Step, text: str) -> Optional[Choice]:
     return None
 
 
-def interpret(step: Step, text: str, name: str, today: Optional[dt.date] = None, deadline: Optional[str] = None) -> Reading:
+def interpret(
+    step: Step, text: str, name: str, today: Optional[dt.date] = None, deadline: Optional[str] = None
+) -> Reading:
     """Read one answer to ``step``."""
     today = today or dates.today()
     answer = " ".join((text or "").split())
     if not answer:
-        return Reading(problem="I didn't catch an answer there. You can type it, or say \"skip\" to come back to it later.")
+        return Reading(
+            problem='I didn\'t catch an answer there. You can type it, or say "skip" to come back to it later.'
+        )
     if step.kind in ("choice", "yes_no"):
         choice = _choose(step, answer)
         if choice is None:
@@ -174,15 +220,20 @@ def interpret(step: Step, text: str, name: str, today: Optional[dt.date] = None,
     if step.kind == "date":
         day = dates.parse_date(answer, step.prefer, today)
         if day is None:
-            return Reading(problem="I couldn't read that as a date. Try \"14 March 2025\", \"14/3\" or \"next Tuesday\".")
+            return Reading(problem='I couldn\'t read that as a date. Try "14 March 2025", "14/3" or "next Tuesday".')
         if step.review_gap:
             if day < today:
-                return Reading(problem=f"{dates.long_date(day)} is in the past. Please give a review date from today on.")
+                return Reading(
+                    problem=f"{dates.long_date(day)} is in the past. Please give a review date from today on."
+                )
             if day - today > REVIEW_GAP_LIMIT:
-                return Reading(value=day, confirm=(
-                    f"{dates.long_date(day)} is more than about four months away. The Code of Practice expects "
-                    "reviews at least three times a year (paragraph 6.65). Keep this date anyway?"
-                ))
+                return Reading(
+                    value=day,
+                    confirm=(
+                        f"{dates.long_date(day)} is more than about four months away. The Code of Practice expects "
+                        "reviews at least three times a year (paragraph 6.65). Keep this date anyway?"
+                    ),
+                )
         elif day > today:
             return Reading(problem=f"{dates.long_date(day)} is in the future. Please give the date it happened.")
         return Reading(value=day)
@@ -193,9 +244,15 @@ def interpret(step: Step, text: str, name: str, today: Optional[dt.date] = None,
         check = check_outcome(answer, name, deadline or "the next review")
         if check.ok:
             return Reading(value=answer)
-        missing = " and ".join(part for part, fine in (("measurable", check.measurable), ("time-bound", check.time_bound)) if not fine)
-        return Reading(value=answer, suggestion=check.suggestion, confirm=(
-            f"That target isn't yet {missing}. How about: \"{check.suggestion}\" "
-            "You can use this, keep yours, or type a new version."
-        ))
+        missing = " and ".join(
+            part for part, fine in (("measurable", check.measurable), ("time-bound", check.time_bound)) if not fine
+        )
+        return Reading(
+            value=answer,
+            suggestion=check.suggestion,
+            confirm=(
+                f'That target isn\'t yet {missing}. How about: "{check.suggestion}" '
+                "You can use this, keep yours, or type a new version."
+            ),
+        )
     return Reading(value=answer)

@@ -5,6 +5,7 @@ you can see or hear the child do) and time-bound (by when). Provision should
 say who gives it, what it is, when and how often. These are heuristics: they
 ask or suggest, and the member of staff always has the last word.
 """
+
 from __future__ import annotations
 
 import re
@@ -125,5 +126,9 @@ def parse_provision(text: str) -> Provision:
         when=when.group() if when else None,
         how_often=often.group() if often else None,
     )
-    provision.missing = [name for name, value in (("who", provision.who), ("what", provision.what), ("how often", provision.how_often)) if not value]
+    provision.missing = [
+        name
+        for name, value in (("who", provision.who), ("what", provision.what), ("how often", provision.how_often))
+        if not value
+    ]
     return provision

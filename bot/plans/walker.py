@@ -15,6 +15,7 @@ Besides answers it understands "skip", "back", "keep" (when updating),
 "change the strengths" (any section by name), "where am I" and
 "stop for now".
 """
+
 from __future__ import annotations
 
 import copy
@@ -26,13 +27,19 @@ from typing import Any, Callable, Optional
 from bot import dates
 from bot.plans.sections import SECTIONS, STEPS, Step, interpret, question
 
-SKIP = re.compile(r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$")
+SKIP = re.compile(
+    r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$"
+)
 BACK = re.compile(r"^(?:back|go back|previous|undo|back one)$")
 KEEP = re.compile(r"^(?:keep|keep it|keep (?:that|this|the same|as is)|same|no change|unchanged)$")
-STOP = re.compile(r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|that'?s enough for now|quit)$")
+STOP = re.compile(
+    r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|that'?s enough for now|quit)$"
+)
 WHERE = re.compile(r"^(?:where am i|progress|how far (?:am i|have i got)|what section)\??$")
 CHANGE = re.compile(r"^(?:change|edit|update|redo|go back to|fix)\s+(?:the\s+|my\s+|section\s+)?(?P<what>.+)$")
-YES = re.compile(r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|that'?s right|correct|save it)\b")
+YES = re.compile(
+    r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|that'?s right|correct|save it)\b"
+)
 NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
 
 PLAN_STEPS_BEFORE = [step for step in STEPS if not step.is_target_step and step.section < 12]
@@ -132,8 +139,14 @@ def plan_sequence(state: dict[str, Any]) -> list[str]:
 
 
 PLAN = Template(
-    noun="plan", sections=SECTIONS, steps=STEPS, sequence=plan_sequence, words_for=WORDS_FOR,
-    numbered=("target", "difficulty"), counts={"target": "targets"}, deadline="review_date",
+    noun="plan",
+    sections=SECTIONS,
+    steps=STEPS,
+    sequence=plan_sequence,
+    words_for=WORDS_FOR,
+    numbered=("target", "difficulty"),
+    counts={"target": "targets"},
+    deadline="review_date",
 )
 
 
@@ -166,7 +179,9 @@ class Walk:
 
     def unanswered(self, state: dict[str, Any]) -> list[str]:
         answered = set(state.get("answered", []))
-        return [step_id for step_id in self.sequence(state) if step_id not in answered and not step_id.endswith(".more")]
+        return [
+            step_id for step_id in self.sequence(state) if step_id not in answered and not step_id.endswith(".more")
+        ]
 
     def resume(self, state: dict[str, Any]) -> dict[str, Any]:
         """Carrying on later starts at the first unanswered step, skipped ones included."""
@@ -204,7 +219,9 @@ class Walk:
         order = {step_id: index for index, step_id in enumerate(self.sequence(merged))}
         merged["answered"] = sorted(answered, key=lambda s: order.get(s, len(order)))
         merged["skipped"] = [
-            s for s in mine.get("skipped", []) if s not in answered and (s not in synthetic or s in shared.get("skipped", []))
+            s
+            for s in mine.get("skipped", [])
+            if s not in answered and (s not in synthetic or s in shared.get("skipped", []))
         ]
         merged["choices"] = {**shared.get("choices", {}), **mine.get("choices", {})}
         for key in self.template.counts.values():
@@ -243,8 +260,10 @@ class Walk:
             turn.buttons.append({"title": dates.long_date(suggested), "payload": suggested.strftime("%d/%m/%Y")})
         known = values.get(step_id)
         if known not in (None, ""):
-            shown = next((c.title for c in step.choices if c.value == getattr(known, "value", known)), None) or self._shown_value(known)
-            text += f"\nAt the moment: \"{shown}\". Type a new answer, or say \"keep\"."
+            shown = next(
+                (c.title for c in step.choices if c.value == getattr(known, "value", known)), None
+            ) or self._shown_value(known)
+            text += f'\nAt the moment: "{shown}". Type a new answer, or say "keep".'
             turn.buttons.append({"title": "Keep", "payload": "keep"})
         turn.say.append(text)
         turn.buttons.append({"title": "Skip for now", "payload": "skip"})
@@ -300,14 +319,18 @@ class Walk:
         if change:
             target_id = self._matches_section(change.group("what"), state)
             if target_id is None:
-                turn.say.append("I'm not sure which section you mean. You can say, for example, \"change the strengths\" or \"change section 8\".")
+                turn.say.append(
+                    'I\'m not sure which section you mean. You can say, for example, "change the strengths" or "change section 8".'
+                )
                 return self.ask(state, name, values, turn)
             state.pop("pending", None)
             state["answered"] = [s for s in state["answered"] if s != target_id]
             state["skipped"] = [s for s in state["skipped"] if s != target_id]
             ids = self.sequence(state)
             # Everything between the section to change and where we were stays answered.
-            state["skipped"] += [s for s in ids[: ids.index(target_id)] if s not in state["answered"] and s not in state["skipped"]]
+            state["skipped"] += [
+                s for s in ids[: ids.index(target_id)] if s not in state["answered"] and s not in state["skipped"]
+            ]
             return self.ask(state, name, values, turn)
         if step_id is None:
             return self.ask(state, name, values, turn)
@@ -335,22 +358,37 @@ class Walk:
         deadline = values.get(self.template.deadline)
         if pending and pending.get("step") == step_id:
             return self._answer_pending(state, pending, said, text, step, number, name, values, turn, today, deadline)
-        reading = interpret(step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None)
+        reading = interpret(
+            step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None
+        )
         if not reading.ok:
             turn.say.append(reading.problem)  # type: ignore[arg-type]
             return self.ask(state, name, values, turn)
         if reading.confirm:
-            state["pending"] = {"step": step_id, "value": self._jsonable(reading.value), "suggestion": reading.suggestion}
+            state["pending"] = {
+                "step": step_id,
+                "value": self._jsonable(reading.value),
+                "suggestion": reading.suggestion,
+            }
             turn.say.append(reading.confirm)
             turn.buttons = (
-                [{"title": "Use the suggestion", "payload": "use the suggestion"}, {"title": "Keep mine", "payload": "keep mine"}]
-                if reading.suggestion else [{"title": "Yes, keep it", "payload": "yes"}, {"title": "No, change it", "payload": "no"}]
+                [
+                    {"title": "Use the suggestion", "payload": "use the suggestion"},
+                    {"title": "Keep mine", "payload": "keep mine"},
+                ]
+                if reading.suggestion
+                else [{"title": "Yes, keep it", "payload": "yes"}, {"title": "No, change it", "payload": "no"}]
             )
             return turn
         if step.kind == "provision":
             missing = [part for part in (reading.extra or {}).get("missing", []) if part in ("who", "how often")]
             if missing:
-                state["pending"] = {"step": step_id, "value": reading.value, "provision": reading.extra, "asking": missing[0]}
+                state["pending"] = {
+                    "step": step_id,
+                    "value": reading.value,
+                    "provision": reading.extra,
+                    "asking": missing[0],
+                }
                 turn.say.append(provision_question(missing[0]))
                 return turn
         return self._store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
@@ -360,8 +398,18 @@ class Walk:
         return value.isoformat() if isinstance(value, dt.date) else value
 
     def _answer_pending(
-        self, state: dict[str, Any], pending: dict[str, Any], said: str, text: str, step: Step, number: Optional[int],
-        name: str, values: dict[str, Any], turn: Turn, today: Optional[dt.date], deadline: Any,
+        self,
+        state: dict[str, Any],
+        pending: dict[str, Any],
+        said: str,
+        text: str,
+        step: Step,
+        number: Optional[int],
+        name: str,
+        values: dict[str, Any],
+        turn: Turn,
+        today: Optional[dt.date],
+        deadline: Any,
     ) -> Turn:
         step_id = pending["step"]
         if "asking" in pending:
@@ -403,8 +451,16 @@ class Walk:
         return self.handle(state, text, name, values, today)
 
     def _store(
-        self, state: dict[str, Any], step_id: str, step: Step, number: Optional[int], value: Any, extra: Optional[dict[str, Any]],
-        name: str, values: dict[str, Any], turn: Turn,
+        self,
+        state: dict[str, Any],
+        step_id: str,
+        step: Step,
+        number: Optional[int],
+        value: Any,
+        extra: Optional[dict[str, Any]],
+        name: str,
+        values: dict[str, Any],
+        turn: Turn,
     ) -> Turn:
         if step.kind in ("choice", "yes_no"):
             state["choices"][step_id] = value
@@ -420,8 +476,12 @@ class Walk:
             part = step.key.split(".")[1]
             if part == "provision":
                 parts = extra or {}
-                turn.save = {"provision_who": parts.get("who"), "provision_what": parts.get("what") or value,
-                             "provision_when": parts.get("when"), "provision_how_often": parts.get("how_often")}
+                turn.save = {
+                    "provision_who": parts.get("who"),
+                    "provision_what": parts.get("what") or value,
+                    "provision_when": parts.get("when"),
+                    "provision_how_often": parts.get("how_often"),
+                }
             else:
                 turn.save = {part: value}
         else:

@@ -9,6 +9,7 @@ plan's goes through these steps, with the same commands.
 Step ids: ``reviewed.N.part`` for the N-th target of the plan under review,
 ``new.N.part`` for targets set at the meeting.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,41 +30,64 @@ SECTIONS = (
 
 ACHIEVED = (
     Choice("achieved", "Achieved", ("achieved", "met", "yes", "done", "reached", "got there")),
-    Choice("progress", "Some progress", ("some progress", "progress", "partly", "partially", "nearly", "almost", "some")),
+    Choice(
+        "progress", "Some progress", ("some progress", "progress", "partly", "partially", "nearly", "almost", "some")
+    ),
     Choice("not_achieved", "Not achieved", ("not achieved", "not met", "no", "not yet", "none", "no progress")),
 )
 NEXT_STEPS = (
     Choice("carry_on", "Carry on", ("carry on", "continue", "keep going", "same", "keep it")),
     Choice("new_target", "New target", ("new target", "new", "replace", "change the target", "next target")),
-    Choice("different_provision", "Different provision",
-           ("different provision", "different", "provision", "change the support", "other support", "new support")),
+    Choice(
+        "different_provision",
+        "Different provision",
+        ("different provision", "different", "provision", "change the support", "other support", "new support"),
+    ),
 )
 DECISIONS = (
     Choice("carry_on", "Carry on with SEN support", ("carry on", "continue", "keep going", "stay on", "another cycle")),
-    Choice("no_longer_needed", "No longer needs SEN support",
-           ("no longer", "not needed", "doesn't need", "does not need", "off the register", "come off", "remove")),
-    Choice("consider_ehc_assessment", "Consider an EHC needs assessment",
-           ("ehc", "ehcp", "needs assessment", "more than the school", "request", "assessment")),
+    Choice(
+        "no_longer_needed",
+        "No longer needs SEN support",
+        ("no longer", "not needed", "doesn't need", "does not need", "off the register", "come off", "remove"),
+    ),
+    Choice(
+        "consider_ehc_assessment",
+        "Consider an EHC needs assessment",
+        ("ehc", "ehcp", "needs assessment", "more than the school", "request", "assessment"),
+    ),
 )
 
 STEPS: tuple[Step, ...] = (
-    Step("held_on", 1, "On what date is the meeting being held? Say \"today\" if it's now.", "date", prefer="past"),
+    Step("held_on", 1, 'On what date is the meeting being held? Say "today" if it\'s now.', "date", prefer="past"),
     Step("attendees", 1, "Who is at the meeting (for example Mum, the class teacher, the SENCO and {name})?"),
-    Step("reviewed.achieved", 2, "Target {target}: \"{outcome}\"\nWas it achieved?", "choice", ACHIEVED),
+    Step("reviewed.achieved", 2, 'Target {target}: "{outcome}"\nWas it achieved?', "choice", ACHIEVED),
     Step("reviewed.evidence", 2, "What shows this (for example assessment results, work samples or observations)?"),
     Step("reviewed.next_step", 2, "What next for this target?", "choice", NEXT_STEPS),
     Step("reviewed.provision", 2, "What will the new provision be: who, what, when and how often?", "provision"),
     Step("parent_views", 3, "What do the parents think about how things have gone?"),
     Step("pupil_views", 4, "What does {name} think? In {name}'s own words if you can."),
-    Step("new_information", 5, "Is there new information from home (health, sleep, changes in the family, other services)?"),
+    Step(
+        "new_information",
+        5,
+        "Is there new information from home (health, sleep, changes in the family, other services)?",
+    ),
     Step("new_targets", 6, "Are there new targets to add?", "yes_no", YES_NO, stored=False),
     Step("new.difficulty", 6, "New target {target}: what is the difficulty it addresses?"),
     Step("new.provision", 6, "What provision will there be for it: who, what, when and how often?", "provision"),
-    Step("new.outcome", 6, "What is the SMART outcome: what will {name} be able to do, measured how, by when?", "outcome"),
+    Step(
+        "new.outcome", 6, "What is the SMART outcome: what will {name} be able to do, measured how, by when?", "outcome"
+    ),
     Step("new.more", 6, "Would you like to add another new target?", "yes_no", YES_NO),
     Step("decision", 7, "What was decided?", "choice", DECISIONS),
-    Step("next_review_date", 8, "When is the next review? I'd suggest within about twelve weeks.", "date",
-         review_gap=True, suggest_weeks=12),
+    Step(
+        "next_review_date",
+        8,
+        "When is the next review? I'd suggest within about twelve weeks.",
+        "date",
+        review_gap=True,
+        suggest_weeks=12,
+    ),
 )
 WORDS_FOR = {
     "held_on": ("date", "meeting date", "meeting"),
@@ -106,8 +130,14 @@ def review_sequence(state: dict[str, Any]) -> list[str]:
 
 
 REVIEW = Template(
-    noun="review", sections=SECTIONS, steps=STEPS, sequence=review_sequence, words_for=WORDS_FOR,
-    numbered=("reviewed", "achieved"), counts={"new": "new_targets_count"}, deadline="next_review_date",
+    noun="review",
+    sections=SECTIONS,
+    steps=STEPS,
+    sequence=review_sequence,
+    words_for=WORDS_FOR,
+    numbered=("reviewed", "achieved"),
+    counts={"new": "new_targets_count"},
+    deadline="next_review_date",
 )
 REVIEW_WALK = Walk(REVIEW)
 TOTAL_SECTIONS = len(SECTIONS)

@@ -5,6 +5,7 @@ links with a code for one pupil, issued by their school. Codes are stored
 only as digests, work once and expire. Wrong codes are throttled per chat
 user: after ``MAX_WRONG_CODES`` within ``THROTTLE_WINDOW`` the user must wait.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -93,8 +94,16 @@ def audit(
 def audit_reads(session: Session, *, channel: str, actor: Person, action: str, pupil_ids: Iterable[int]) -> None:
     """Record that one person saw several pupils' records, as one event per pupil, in one statement."""
     rows = [
-        {"at": utcnow(), "channel": channel, "actor_kind": actor.kind, "actor_id": actor.id, "action": action,
-         "pupil_id": pupil_id, "allowed": True, "detail": None}
+        {
+            "at": utcnow(),
+            "channel": channel,
+            "actor_kind": actor.kind,
+            "actor_id": actor.id,
+            "action": action,
+            "pupil_id": pupil_id,
+            "allowed": True,
+            "detail": None,
+        }
         for pupil_id in pupil_ids
     ]
     if rows:
@@ -103,7 +112,9 @@ def audit_reads(session: Session, *, channel: str, actor: Person, action: str, p
 
 def issue_staff_code(session: Session, staff_id: int, now: Optional[dt.datetime] = None) -> str:
     code = new_code()
-    session.add(LinkCode(code_digest=code_digest(code), staff_id=staff_id, expires_at=(now or utcnow()) + CODE_LIFETIME))
+    session.add(
+        LinkCode(code_digest=code_digest(code), staff_id=staff_id, expires_at=(now or utcnow()) + CODE_LIFETIME)
+    )
     return code
 
 
@@ -111,7 +122,9 @@ def issue_parent_code(session: Session, parent_id: int, pupil_id: int, now: Opti
     code = new_code()
     session.add(
         LinkCode(
-            code_digest=code_digest(code), parent_id=parent_id, pupil_id=pupil_id,
+            code_digest=code_digest(code),
+            parent_id=parent_id,
+            pupil_id=pupil_id,
             expires_at=(now or utcnow()) + CODE_LIFETIME,
         )
     )
@@ -150,14 +163,17 @@ def redeem_code(
         audit(session, channel=channel, actor=None, action="link", allowed=False, detail=reason)
         return LinkResult(None, reason)
     link.used_at = now
-    session.execute(
-        delete(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.identity_digest == digest)
-    )
+    session.execute(delete(ChatIdentity).where(ChatIdentity.channel == channel, ChatIdentity.identity_digest == digest))
     if link.staff_id is not None:
-        session.add(ChatIdentity(
-            channel=channel, identity_digest=digest, staff_id=link.staff_id, linked_at=now,
-            push_address=push.address_for(channel, external_id, is_staff=True),
-        ))
+        session.add(
+            ChatIdentity(
+                channel=channel,
+                identity_digest=digest,
+                staff_id=link.staff_id,
+                linked_at=now,
+                push_address=push.address_for(channel, external_id, is_staff=True),
+            )
+        )
     else:
         if session.get(ParentPupil, (link.parent_id, link.pupil_id)) is None:
             session.add(ParentPupil(parent_id=link.parent_id, pupil_id=link.pupil_id))
@@ -182,9 +198,15 @@ def who_is(session: Session, channel: str, external_id: str) -> Optional[Person]
         if staff is None or not staff.active:
             return None
         return Person(kind="staff", id=staff.id, school_id=staff.school_id)
-    pupils = session.execute(
-        select(ParentPupil.pupil_id).where(ParentPupil.parent_id == identity.parent_id).order_by(ParentPupil.pupil_id)
-    ).scalars().all()
+    pupils = (
+        session.execute(
+            select(ParentPupil.pupil_id)
+            .where(ParentPupil.parent_id == identity.parent_id)
+            .order_by(ParentPupil.pupil_id)
+        )
+        .scalars()
+        .all()
+    )
     return Person(kind="parent", id=identity.parent_id, pupil_ids=tuple(pupils))
 
 

@@ -1,4 +1,5 @@
 """Engines and sessions. The database is chosen by one setting, DATABASE_URL."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ ahead, and a pupil (Oscar Bellamy) with three cycles of little progress whose
 latest review decided to consider an EHC needs assessment. Every person,
 pupil and school here is made up.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -85,9 +86,11 @@ def find_demo(session: Session) -> Optional[DemoSchool]:
     if school is None or other is None:
         return None
     senco = session.execute(select(Staff).where(Staff.school_id == school.id, Staff.name == DEMO_SENCO)).scalar_one()
-    other_senco = session.execute(
-        select(Staff).where(Staff.school_id == other.id, Staff.role == StaffRole.senco)
-    ).scalars().first()
+    other_senco = (
+        session.execute(select(Staff).where(Staff.school_id == other.id, Staff.role == StaffRole.senco))
+        .scalars()
+        .first()
+    )
     parent = session.execute(select(Parent).where(Parent.name == DEMO_PARENT)).scalars().first()
     child = session.execute(
         select(Pupil).where(Pupil.school_id == school.id, Pupil.first_name == "Amy", Pupil.last_name == "Carter")
@@ -110,8 +113,13 @@ def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = 
 
     def pupil(first: str, last: str, born: str, year: str, teacher: Staff) -> Pupil:
         row = Pupil(
-            school=school, first_name=first, last_name=last, date_of_birth=dt.date.fromisoformat(born),
-            year_group=year, form=f"{year[-1]}{last[0]}" if year.startswith("Year") else "R", class_teacher=teacher,
+            school=school,
+            first_name=first,
+            last_name=last,
+            date_of_birth=dt.date.fromisoformat(born),
+            year_group=year,
+            form=f"{year[-1]}{last[0]}" if year.startswith("Year") else "R",
+            class_teacher=teacher,
         )
         session.add(row)
         return row
@@ -127,7 +135,11 @@ def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = 
     session.flush()
 
     amy_plan = _plan(
-        amy, 1, _day(today, -110), _day(today, 10), senco,
+        amy,
+        1,
+        _day(today, -110),
+        _day(today, 10),
+        senco,
         main_area_of_need=AreaOfNeed.cognition_learning,
         cluster_funding="no",
         professionals_involved="Educational psychologist (assessment last spring)",
@@ -148,54 +160,125 @@ def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = 
     )
     amy_plan.targets = [
         Target(
-            position=1, difficulty="Blending sounds to read new words.",
-            provision_who="Teaching assistant", provision_what="Small-group phonics", provision_when="Mornings",
+            position=1,
+            difficulty="Blending sounds to read new words.",
+            provision_who="Teaching assistant",
+            provision_what="Small-group phonics",
+            provision_when="Mornings",
             provision_how_often="Daily, 20 minutes",
             outcome="By the end of term Amy will read 40 of the 50 Phase 5 words correctly.",
-            progress=TargetProgress.progress, progress_notes="Reads 28 of 50 words.",
+            progress=TargetProgress.progress,
+            progress_notes="Reads 28 of 50 words.",
         ),
         Target(
-            position=2, difficulty="Recalling number bonds to 20.",
-            provision_who="Class teacher", provision_what="Number bond games", provision_when="Maths lessons",
+            position=2,
+            difficulty="Recalling number bonds to 20.",
+            provision_who="Class teacher",
+            provision_what="Number bond games",
+            provision_when="Maths lessons",
             provision_how_often="Three times a week",
             outcome="By the next review Amy will recall 15 of 20 number bonds within 5 seconds each.",
-            progress=TargetProgress.progress, progress_notes="Recalls 9 of 20.",
+            progress=TargetProgress.progress,
+            progress_notes="Recalls 9 of 20.",
         ),
         Target(
-            position=3, difficulty="Asking for help when stuck.",
-            provision_who="Class teacher", provision_what="Help card on desk", provision_when="All lessons",
+            position=3,
+            difficulty="Asking for help when stuck.",
+            provision_who="Class teacher",
+            provision_what="Help card on desk",
+            provision_when="All lessons",
             provision_how_often="Every lesson",
             outcome="Amy will use her help card at least once in 4 of 5 lessons over a week.",
-            progress=TargetProgress.achieved, progress_notes="Uses the card most lessons.",
+            progress=TargetProgress.achieved,
+            progress_notes="Uses the card most lessons.",
         ),
     ]
     session.add(amy_plan)
-    session.add(Review(pupil=amy, scheduled_for=_day(today, -60), held_on=_day(today, -60),
-                       attendees="Mrs Ashdown, Mr Ellery, Amy's mum", outcomes="Carry on with SEN support."))
+    session.add(
+        Review(
+            pupil=amy,
+            scheduled_for=_day(today, -60),
+            held_on=_day(today, -60),
+            attendees="Mrs Ashdown, Mr Ellery, Amy's mum",
+            outcomes="Carry on with SEN support.",
+        )
+    )
     session.add(Review(pupil=amy, scheduled_for=_day(today, 10)))
 
-    session.add(_plan(amy_f, 1, _day(today, -40), _day(today, 60), senco, main_area_of_need=AreaOfNeed.communication_interaction,
-                      interventions="Speech and language programme twice a week."))
+    session.add(
+        _plan(
+            amy_f,
+            1,
+            _day(today, -40),
+            _day(today, 60),
+            senco,
+            main_area_of_need=AreaOfNeed.communication_interaction,
+            interventions="Speech and language programme twice a week.",
+        )
+    )
     session.add(Review(pupil=amy_f, scheduled_for=_day(today, 60)))
 
-    session.add(_plan(ben, 1, _day(today, -130), _day(today, -12), senco, main_area_of_need=AreaOfNeed.semh,
-                      interventions="Daily check-in with a trusted adult; calm space at break times."))
+    session.add(
+        _plan(
+            ben,
+            1,
+            _day(today, -130),
+            _day(today, -12),
+            senco,
+            main_area_of_need=AreaOfNeed.semh,
+            interventions="Daily check-in with a trusted adult; calm space at break times.",
+        )
+    )
     session.add(Review(pupil=ben, scheduled_for=_day(today, -12)))
 
-    session.add(_plan(chloe, 1, _day(today, -150), _day(today, -50), senco, main_area_of_need=AreaOfNeed.sensory_physical,
-                      interventions="Sloped writing board and pencil grip; occupational therapy exercises."))
+    session.add(
+        _plan(
+            chloe,
+            1,
+            _day(today, -150),
+            _day(today, -50),
+            senco,
+            main_area_of_need=AreaOfNeed.sensory_physical,
+            interventions="Sloped writing board and pencil grip; occupational therapy exercises.",
+        )
+    )
     session.add(Review(pupil=chloe, scheduled_for=_day(today, -50), held_on=_day(today, -50), outcomes="Carry on."))
 
-    session.add(_plan(daniel, 1, _day(today, -30), _day(today, 130), senco, main_area_of_need=AreaOfNeed.cognition_learning,
-                      interventions="Precision teaching for spelling, three times a week."))
+    session.add(
+        _plan(
+            daniel,
+            1,
+            _day(today, -30),
+            _day(today, 130),
+            senco,
+            main_area_of_need=AreaOfNeed.cognition_learning,
+            interventions="Precision teaching for spelling, three times a week.",
+        )
+    )
     session.add(Review(pupil=daniel, scheduled_for=_day(today, 130)))
 
-    old = _plan(ellie, 1, _day(today, -200), _day(today, -20), senco, main_area_of_need=AreaOfNeed.medical,
-                interventions="Individual healthcare plan; rest breaks.")
+    old = _plan(
+        ellie,
+        1,
+        _day(today, -200),
+        _day(today, -20),
+        senco,
+        main_area_of_need=AreaOfNeed.medical,
+        interventions="Individual healthcare plan; rest breaks.",
+    )
     old.status = PlanStatus.superseded
     session.add(old)
-    session.add(_plan(ellie, 2, _day(today, -20), _day(today, 25), senco, main_area_of_need=AreaOfNeed.medical,
-                      interventions="Individual healthcare plan; rest breaks; movement breaks every hour."))
+    session.add(
+        _plan(
+            ellie,
+            2,
+            _day(today, -20),
+            _day(today, 25),
+            senco,
+            main_area_of_need=AreaOfNeed.medical,
+            interventions="Individual healthcare plan; rest breaks; movement breaks every hour.",
+        )
+    )
     session.add(Review(pupil=ellie, scheduled_for=_day(today, -20), held_on=_day(today, -20)))
     session.add(Review(pupil=ellie, scheduled_for=_day(today, 25)))
 
@@ -210,12 +293,28 @@ def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = 
     other_senco = Staff(school=other, name="Mr Ravi Dhillon", role=StaffRole.senco)
     session.add_all([other, other_senco])
     session.flush()
-    grace = Pupil(school=other, first_name="Grace", last_name="Holloway", date_of_birth=dt.date(2017, 4, 3),
-                  year_group="Year 4", form="4H", class_teacher=other_senco)
+    grace = Pupil(
+        school=other,
+        first_name="Grace",
+        last_name="Holloway",
+        date_of_birth=dt.date(2017, 4, 3),
+        year_group="Year 4",
+        form="4H",
+        class_teacher=other_senco,
+    )
     session.add(grace)
     session.flush()
-    session.add(_plan(grace, 1, _day(today, -60), _day(today, 5), other_senco, main_area_of_need=AreaOfNeed.semh,
-                      interventions="Nurture group twice a week."))
+    session.add(
+        _plan(
+            grace,
+            1,
+            _day(today, -60),
+            _day(today, 5),
+            other_senco,
+            main_area_of_need=AreaOfNeed.semh,
+            interventions="Nurture group twice a week.",
+        )
+    )
     session.add(Review(pupil=grace, scheduled_for=_day(today, 5)))
     session.flush()
     audit(session, channel="admin", actor=ADMIN, action="seed_demo", allowed=True, detail=DEMO_SCHOOL)
@@ -228,23 +327,47 @@ EVIDENCE_PARENT = "Leanne Bellamy"
 
 def _targets(*rows: tuple[str, str, str, str, str, str]) -> list[Target]:
     return [
-        Target(position=number, difficulty=difficulty, provision_who=who, provision_what=what, provision_when=when,
-               provision_how_often=how_often, outcome=outcome)
+        Target(
+            position=number,
+            difficulty=difficulty,
+            provision_who=who,
+            provision_what=what,
+            provision_when=when,
+            provision_how_often=how_often,
+            outcome=outcome,
+        )
         for number, (difficulty, who, what, when, how_often, outcome) in enumerate(rows, 1)
     ]
 
 
 def _held_review(
-    plan: SupportPlan, held: dt.date, senco: Staff, results: list[tuple[TargetProgress, str, NextStep]],
-    notes: list[str], **fields: object,
+    plan: SupportPlan,
+    held: dt.date,
+    senco: Staff,
+    results: list[tuple[TargetProgress, str, NextStep]],
+    notes: list[str],
+    **fields: object,
 ) -> Review:
     review = Review(
-        pupil_id=plan.pupil_id, plan_id=plan.id, scheduled_for=held, held_on=held, status=ReviewStatus.held,
-        started_by_staff_id=senco.id, updated_by_staff_id=senco.id, **fields,
+        pupil_id=plan.pupil_id,
+        plan_id=plan.id,
+        scheduled_for=held,
+        held_on=held,
+        status=ReviewStatus.held,
+        started_by_staff_id=senco.id,
+        updated_by_staff_id=senco.id,
+        **fields,
     )
     review.targets = [
-        ReviewTarget(kind="reviewed", position=target.position, target_id=target.id, outcome=target.outcome,
-                     achieved=achieved, evidence=evidence, next_step=step)
+        ReviewTarget(
+            kind="reviewed",
+            position=target.position,
+            target_id=target.id,
+            outcome=target.outcome,
+            achieved=achieved,
+            evidence=evidence,
+            next_step=step,
+        )
         for target, (achieved, evidence, step) in zip(plan.targets, results)
     ]
     review.notes = [
@@ -257,7 +380,8 @@ def _held_review(
 def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) -> None:
     """Three plans for one pupil, each reviewed with little progress, the last deciding to consider an EHC needs assessment."""
     common = dict(
-        main_area_of_need=AreaOfNeed.cognition_learning, cluster_funding="no",
+        main_area_of_need=AreaOfNeed.cognition_learning,
+        cluster_funding="no",
         strengths="Funny, kind to younger children, brilliant at building with Lego and remembering football facts.",
         finding_things_hard_when="I put my head on the table, or I say I've finished when I haven't started.",
         how_i_like_support="Someone showing me first, short jobs one at a time, and a tick list I can see.",
@@ -266,7 +390,12 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
         class_teacher_role="Break tasks into small steps, check Oscar has understood, and plan his group work.",
     )
     first = _plan(
-        pupil, 1, _day(today, -290), _day(today, -190), senco, **common,
+        pupil,
+        1,
+        _day(today, -290),
+        _day(today, -190),
+        senco,
+        **common,
         professionals_involved="School nurse (hearing and vision checked, no concerns)",
         previous_attainment="Working towards the expected standard in reading, writing and maths at the end of Year 2.",
         previous_progress="Little progress in phonics over Year 2 despite extra help in class.",
@@ -278,39 +407,85 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
         parent_new_information="Oscar's mum says he avoids reading at home and gets upset about homework.",
     )
     first.targets = _targets(
-        ("Reading Phase 3 sounds.", "Teaching assistant", "Small-group phonics", "Mornings", "Four times a week, 15 minutes",
-         "By the review Oscar will read 30 of the 40 Phase 3 sounds."),
-        ("Counting and number bonds.", "Class teacher", "Number games with objects", "Maths lessons", "Three times a week",
-         "By the review Oscar will know 8 of the 10 number bonds to 10."),
-        ("Writing a sentence.", "Teaching assistant", "Talk, then write, with a word mat", "Writing lessons", "Daily",
-         "By the review Oscar will write a sentence of 5 words with a capital letter and full stop."),
+        (
+            "Reading Phase 3 sounds.",
+            "Teaching assistant",
+            "Small-group phonics",
+            "Mornings",
+            "Four times a week, 15 minutes",
+            "By the review Oscar will read 30 of the 40 Phase 3 sounds.",
+        ),
+        (
+            "Counting and number bonds.",
+            "Class teacher",
+            "Number games with objects",
+            "Maths lessons",
+            "Three times a week",
+            "By the review Oscar will know 8 of the 10 number bonds to 10.",
+        ),
+        (
+            "Writing a sentence.",
+            "Teaching assistant",
+            "Talk, then write, with a word mat",
+            "Writing lessons",
+            "Daily",
+            "By the review Oscar will write a sentence of 5 words with a capital letter and full stop.",
+        ),
     )
     first.status = PlanStatus.superseded
     second = _plan(
-        pupil, 2, _day(today, -190), _day(today, -95), senco, **common,
+        pupil,
+        2,
+        _day(today, -190),
+        _day(today, -95),
+        senco,
+        **common,
         professionals_involved="School nurse (hearing and vision checked, no concerns); "
-                               "Specialist teacher (Learning Support Service)",
+        "Specialist teacher (Learning Support Service)",
         previous_attainment="Knew 11 of the 40 Phase 3 sounds; counted reliably to 10.",
         previous_progress="Little progress in the first cycle: 3 more sounds in a term.",
         current_attainment="Knows 14 of the 40 Phase 3 sounds; knows 5 of the 10 number bonds to 10.",
         expected_attainment="Reading Phase 3 books by the end of the year.",
         current_progress="Still well behind his classmates; the gap is getting wider.",
         interventions="Daily one-to-one precision teaching of sounds (10 minutes); small-group phonics; "
-                       "specialist teacher's programme for number; word mat; tick list.",
+        "specialist teacher's programme for number; word mat; tick list.",
         how_needs_identified="Review of the first plan; specialist teacher's assessment of reading and number.",
         parent_new_information="Oscar's mum says he now cries before school on Mondays and says he is 'thick'.",
     )
     second.targets = _targets(
-        ("Reading Phase 3 sounds.", "Teaching assistant", "One-to-one precision teaching", "Before lunch", "Daily, 10 minutes",
-         "By the review Oscar will read 25 of the 40 Phase 3 sounds."),
-        ("Number bonds to 10.", "Teaching assistant", "Specialist teacher's number programme", "Afternoons",
-         "Three times a week, 15 minutes", "By the review Oscar will know all 10 number bonds to 10."),
-        ("Blending sounds to read words.", "Teaching assistant", "Blending practice with sound buttons", "Mornings",
-         "Daily, 10 minutes", "By the review Oscar will blend and read 10 of 20 three-letter words."),
+        (
+            "Reading Phase 3 sounds.",
+            "Teaching assistant",
+            "One-to-one precision teaching",
+            "Before lunch",
+            "Daily, 10 minutes",
+            "By the review Oscar will read 25 of the 40 Phase 3 sounds.",
+        ),
+        (
+            "Number bonds to 10.",
+            "Teaching assistant",
+            "Specialist teacher's number programme",
+            "Afternoons",
+            "Three times a week, 15 minutes",
+            "By the review Oscar will know all 10 number bonds to 10.",
+        ),
+        (
+            "Blending sounds to read words.",
+            "Teaching assistant",
+            "Blending practice with sound buttons",
+            "Mornings",
+            "Daily, 10 minutes",
+            "By the review Oscar will blend and read 10 of 20 three-letter words.",
+        ),
     )
     second.status = PlanStatus.superseded
     third = _plan(
-        pupil, 3, _day(today, -95), _day(today, -12), senco, **common,
+        pupil,
+        3,
+        _day(today, -95),
+        _day(today, -12),
+        senco,
+        **common,
         professionals_involved="Specialist teacher (Learning Support Service); Educational psychologist (assessment and report)",
         previous_attainment="Knew 14 of the 40 Phase 3 sounds and 5 of the 10 number bonds to 10.",
         previous_progress="Little progress over two cycles despite daily one-to-one teaching.",
@@ -318,62 +493,118 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
         expected_attainment="Reading simple three-letter words and writing a short sentence by the summer term.",
         current_progress="Very slow; the educational psychologist found very low working memory and slow processing.",
         interventions="Daily one-to-one precision teaching; overlearning with multi-sensory phonics; "
-                       "the educational psychologist's memory strategies; adult support for all written work.",
+        "the educational psychologist's memory strategies; adult support for all written work.",
         how_needs_identified="Educational psychologist's assessment and report; specialist teacher's reassessment; "
-                             "reviews of the first two plans.",
+        "reviews of the first two plans.",
         parent_new_information="Oscar's mum and dad would like the council to look at whether he needs more help "
-                               "than the school can give.",
+        "than the school can give.",
     )
     third.targets = _targets(
-        ("Reading Phase 3 sounds.", "Teaching assistant", "Multi-sensory phonics with overlearning", "Mornings",
-         "Daily, 15 minutes", "By the review Oscar will read 25 of the 40 Phase 3 sounds."),
-        ("Blending sounds to read words.", "Teaching assistant", "Blending with sound buttons and pictures", "Afternoons",
-         "Daily, 10 minutes", "By the review Oscar will read 10 of 20 three-letter words."),
-        ("Working independently.", "Class teacher", "Tick list and timer", "All lessons", "Every lesson",
-         "Oscar will complete a short task with his tick list on 3 of 5 days."),
+        (
+            "Reading Phase 3 sounds.",
+            "Teaching assistant",
+            "Multi-sensory phonics with overlearning",
+            "Mornings",
+            "Daily, 15 minutes",
+            "By the review Oscar will read 25 of the 40 Phase 3 sounds.",
+        ),
+        (
+            "Blending sounds to read words.",
+            "Teaching assistant",
+            "Blending with sound buttons and pictures",
+            "Afternoons",
+            "Daily, 10 minutes",
+            "By the review Oscar will read 10 of 20 three-letter words.",
+        ),
+        (
+            "Working independently.",
+            "Class teacher",
+            "Tick list and timer",
+            "All lessons",
+            "Every lesson",
+            "Oscar will complete a short task with his tick list on 3 of 5 days.",
+        ),
     )
     session.add_all([first, second, third])
     session.flush()
-    session.add(_held_review(
-        first, _day(today, -190), senco,
-        [(TargetProgress.not_achieved, "Reads 14 of 40 sounds (11 at the start).", NextStep.different_provision),
-         (TargetProgress.progress, "Knows 5 of 10 number bonds (2 at the start).", NextStep.carry_on),
-         (TargetProgress.not_achieved, "Writes 2 or 3 words with help; no full stops yet.", NextStep.new_target)],
-        ["Mum says homework ends in tears most nights.", "Ask the Learning Support Service for a specialist teacher."],
-        attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), Oscar's mum",
-        parent_views="Mum is worried he is falling further behind and is losing confidence.",
-        pupil_views="\"Reading is hard. I like the Lego club.\"",
-        new_information="Hearing and vision checked by the school nurse: no concerns.",
-        outcomes="Little progress. Daily one-to-one teaching and specialist teacher advice.",
-        decision=ReviewDecision.carry_on, next_review_date=_day(today, -95),
-    ))
-    session.add(_held_review(
-        second, _day(today, -95), senco,
-        [(TargetProgress.progress, "Reads 17 of 40 sounds (14 at the start).", NextStep.carry_on),
-         (TargetProgress.not_achieved, "Still 5 of 10 number bonds; forgets them by the next day.", NextStep.different_provision),
-         (TargetProgress.not_achieved, "Blends 4 of 20 words.", NextStep.carry_on)],
-        ["Specialist teacher suggests an educational psychologist's assessment; mum agrees."],
-        attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), specialist teacher, Oscar's mum and dad",
-        parent_views="Mum and dad say Oscar is anxious on Sunday nights and calls himself 'thick'.",
-        pupil_views="\"I try really hard but the letters move about.\"",
-        new_information="Specialist teacher's assessment: reading and number well below his age.",
-        outcomes="Little progress despite daily one-to-one teaching. Educational psychologist to assess.",
-        decision=ReviewDecision.carry_on, next_review_date=_day(today, -12),
-    ))
-    session.add(_held_review(
-        third, _day(today, -12), senco,
-        [(TargetProgress.not_achieved, "Reads 19 of 40 sounds; a standardised reading score of 69.", NextStep.carry_on),
-         (TargetProgress.progress, "Reads 7 of 20 three-letter words.", NextStep.carry_on),
-         (TargetProgress.achieved, "Finished a short task with his tick list on 4 of 5 days.", NextStep.new_target)],
-        ["Educational psychologist's report shared with the parents.",
-         "Parents and school agree to ask the council for an EHC needs assessment."],
-        attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), educational psychologist, Oscar's mum and dad",
-        parent_views="Mum and dad feel Oscar needs more help than the school can give and want to ask for an assessment.",
-        pupil_views="\"I like my tick list. I want to read books like my friends.\"",
-        new_information="Educational psychologist: very low working memory and slow processing speed.",
-        outcomes="Little progress over three cycles despite well-planned support.",
-        decision=ReviewDecision.consider_ehc_assessment, next_review_date=_day(today, 70),
-    ))
+    session.add(
+        _held_review(
+            first,
+            _day(today, -190),
+            senco,
+            [
+                (TargetProgress.not_achieved, "Reads 14 of 40 sounds (11 at the start).", NextStep.different_provision),
+                (TargetProgress.progress, "Knows 5 of 10 number bonds (2 at the start).", NextStep.carry_on),
+                (TargetProgress.not_achieved, "Writes 2 or 3 words with help; no full stops yet.", NextStep.new_target),
+            ],
+            [
+                "Mum says homework ends in tears most nights.",
+                "Ask the Learning Support Service for a specialist teacher.",
+            ],
+            attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), Oscar's mum",
+            parent_views="Mum is worried he is falling further behind and is losing confidence.",
+            pupil_views='"Reading is hard. I like the Lego club."',
+            new_information="Hearing and vision checked by the school nurse: no concerns.",
+            outcomes="Little progress. Daily one-to-one teaching and specialist teacher advice.",
+            decision=ReviewDecision.carry_on,
+            next_review_date=_day(today, -95),
+        )
+    )
+    session.add(
+        _held_review(
+            second,
+            _day(today, -95),
+            senco,
+            [
+                (TargetProgress.progress, "Reads 17 of 40 sounds (14 at the start).", NextStep.carry_on),
+                (
+                    TargetProgress.not_achieved,
+                    "Still 5 of 10 number bonds; forgets them by the next day.",
+                    NextStep.different_provision,
+                ),
+                (TargetProgress.not_achieved, "Blends 4 of 20 words.", NextStep.carry_on),
+            ],
+            ["Specialist teacher suggests an educational psychologist's assessment; mum agrees."],
+            attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), specialist teacher, Oscar's mum and dad",
+            parent_views="Mum and dad say Oscar is anxious on Sunday nights and calls himself 'thick'.",
+            pupil_views='"I try really hard but the letters move about."',
+            new_information="Specialist teacher's assessment: reading and number well below his age.",
+            outcomes="Little progress despite daily one-to-one teaching. Educational psychologist to assess.",
+            decision=ReviewDecision.carry_on,
+            next_review_date=_day(today, -12),
+        )
+    )
+    session.add(
+        _held_review(
+            third,
+            _day(today, -12),
+            senco,
+            [
+                (
+                    TargetProgress.not_achieved,
+                    "Reads 19 of 40 sounds; a standardised reading score of 69.",
+                    NextStep.carry_on,
+                ),
+                (TargetProgress.progress, "Reads 7 of 20 three-letter words.", NextStep.carry_on),
+                (
+                    TargetProgress.achieved,
+                    "Finished a short task with his tick list on 4 of 5 days.",
+                    NextStep.new_target,
+                ),
+            ],
+            [
+                "Educational psychologist's report shared with the parents.",
+                "Parents and school agree to ask the council for an EHC needs assessment.",
+            ],
+            attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), educational psychologist, Oscar's mum and dad",
+            parent_views="Mum and dad feel Oscar needs more help than the school can give and want to ask for an assessment.",
+            pupil_views='"I like my tick list. I want to read books like my friends."',
+            new_information="Educational psychologist: very low working memory and slow processing speed.",
+            outcomes="Little progress over three cycles despite well-planned support.",
+            decision=ReviewDecision.consider_ehc_assessment,
+            next_review_date=_day(today, 70),
+        )
+    )
     session.add(Review(pupil_id=pupil.id, plan_id=third.id, scheduled_for=_day(today, 70)))
     parent = Parent(name=EVIDENCE_PARENT)
     session.add(parent)
@@ -385,6 +616,13 @@ def codes(session: Session, demo: DemoSchool) -> DemoCodes:
     """Fresh one-time codes for the demo SENCO and the demo parent."""
     staff_code = issue_staff_code(session, demo.senco_id)
     parent_code = issue_parent_code(session, demo.parent_id, demo.parent_pupil_id)
-    audit(session, channel="admin", actor=ADMIN, action="issue_code", allowed=True, pupil_id=demo.parent_pupil_id,
-          detail="demo staff and parent codes")
+    audit(
+        session,
+        channel="admin",
+        actor=ADMIN,
+        action="issue_code",
+        allowed=True,
+        pupil_id=demo.parent_pupil_id,
+        detail="demo staff and parent codes",
+    )
     return DemoCodes(staff_code, parent_code)

@@ -9,6 +9,7 @@ graduated-approach history, for staff of the pupil's school and parents
 linked to the pupil; it works only while the person who asked for it still
 has that access. Making a link and opening it are both audited.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -42,8 +43,14 @@ def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.
             allowed = pupil is not None and pupil.school_id == person.school_id
         elif person.kind == "parent":
             allowed = plan.pupil_id in person.pupil_ids and plan.status == PlanStatus.agreed
-    audit(session, channel=viewer.channel, actor=person, action="link_plan_document", allowed=allowed,
-          pupil_id=plan.pupil_id if plan is not None and allowed else None)
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=person,
+        action="link_plan_document",
+        allowed=allowed,
+        pupil_id=plan.pupil_id if plan is not None and allowed else None,
+    )
     if not allowed:
         return None
     return _new_link(session, viewer, now, kind="plan", plan_id=plan_id)
@@ -52,10 +59,16 @@ def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.
 def _new_link(session: Session, viewer: Viewer, now: Optional[dt.datetime], **opens: object) -> str:
     token = secrets.token_urlsafe(32)
     person = viewer.person
-    session.add(DocumentLink(
-        token_digest=_digest(token), actor_kind=person.kind, actor_id=person.id,  # type: ignore[union-attr]
-        channel=viewer.channel, expires_at=(now or utcnow()) + LINK_LIFETIME, **opens,
-    ))
+    session.add(
+        DocumentLink(
+            token_digest=_digest(token),
+            actor_kind=person.kind,
+            actor_id=person.id,  # type: ignore[union-attr]
+            channel=viewer.channel,
+            expires_at=(now or utcnow()) + LINK_LIFETIME,
+            **opens,
+        )
+    )
     return token
 
 
@@ -64,9 +77,10 @@ def may_see_history(session: Session, person: Optional[Person], pupil_id: int) -
     if person is None:
         return False
     if person.kind == "staff":
-        return session.execute(
-            select(Pupil.id).where(Pupil.id == pupil_id, Pupil.school_id == person.school_id)
-        ).first() is not None
+        return (
+            session.execute(select(Pupil.id).where(Pupil.id == pupil_id, Pupil.school_id == person.school_id)).first()
+            is not None
+        )
     return person.kind == "parent" and pupil_id in person.pupil_ids
 
 
@@ -75,8 +89,14 @@ def issue_evidence_link(
 ) -> Optional[str]:
     """A token for the pupil's evidence summary, or None (audited) if the viewer may not have it."""
     allowed = may_see_history(session, viewer.person, pupil_id)
-    audit(session, channel=viewer.channel, actor=viewer.person, action="link_evidence_document", allowed=allowed,
-          pupil_id=pupil_id if allowed else None)
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="link_evidence_document",
+        allowed=allowed,
+        pupil_id=pupil_id if allowed else None,
+    )
     if not allowed:
         return None
     return _new_link(session, viewer, now, kind="evidence", pupil_id=pupil_id)
@@ -96,16 +116,20 @@ def _holder_now(session: Session, link: DocumentLink) -> Optional[Person]:
 def _open_evidence(session: Session, link: DocumentLink) -> Optional[History]:
     holder = _holder_now(session, link)
     if not may_see_history(session, holder, link.pupil_id):  # type: ignore[arg-type]
-        audit(session, channel="web", actor=Person(link.actor_kind, link.actor_id), action="open_evidence_document",
-              allowed=False, detail="access ended")
+        audit(
+            session,
+            channel="web",
+            actor=Person(link.actor_kind, link.actor_id),
+            action="open_evidence_document",
+            allowed=False,
+            detail="access ended",
+        )
         return None
     audit(session, channel="web", actor=holder, action="open_evidence_document", allowed=True, pupil_id=link.pupil_id)
     return build_history(session, session.get(Pupil, link.pupil_id))  # type: ignore[arg-type]
 
 
-def open_link(
-    session: Session, token: str, now: Optional[dt.datetime] = None
-) -> Optional[Union[SupportPlan, History]]:
+def open_link(session: Session, token: str, now: Optional[dt.datetime] = None) -> Optional[Union[SupportPlan, History]]:
     """What a token opens; None when unknown or expired. Audited.
 
     A plan link gives the plan with its pupil and targets; an evidence link
@@ -114,15 +138,28 @@ def open_link(
     link = session.execute(select(DocumentLink).where(DocumentLink.token_digest == _digest(token))).scalar_one_or_none()
     if link is None or link.expires_at <= (now or utcnow()):
         action = "open_evidence_document" if link is not None and link.kind == "evidence" else "open_plan_document"
-        audit(session, channel="web", actor=None, action=action, allowed=False,
-              detail="unknown token" if link is None else "expired")
+        audit(
+            session,
+            channel="web",
+            actor=None,
+            action=action,
+            allowed=False,
+            detail="unknown token" if link is None else "expired",
+        )
         return None
     if link.kind == "evidence":
         return _open_evidence(session, link)
     plan = session.execute(
-        select(SupportPlan).where(SupportPlan.id == link.plan_id)
+        select(SupportPlan)
+        .where(SupportPlan.id == link.plan_id)
         .options(selectinload(SupportPlan.targets), selectinload(SupportPlan.pupil))
     ).scalar_one()
-    audit(session, channel="web", actor=Person(link.actor_kind, link.actor_id), action="open_plan_document",
-          allowed=True, pupil_id=plan.pupil_id)
+    audit(
+        session,
+        channel="web",
+        actor=Person(link.actor_kind, link.actor_id),
+        action="open_plan_document",
+        allowed=True,
+        pupil_id=plan.pupil_id,
+    )
     return plan

@@ -10,6 +10,7 @@ caller is told which.
 Agreeing a draft makes it the pupil's current plan; the version before is
 kept, marked superseded.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,16 +24,45 @@ from sqlalchemy.orm import Session, selectinload
 from bot import dates
 from bot.store.accounts import audit
 from bot.store.models import (
-    AreaOfNeed, LevelOfNeed, NextStep, PlanEdit, PlanStatus, Pupil, Review, ReviewStatus, Staff, SupportPlan, Target, utcnow,
+    AreaOfNeed,
+    LevelOfNeed,
+    NextStep,
+    PlanEdit,
+    PlanStatus,
+    Pupil,
+    Review,
+    ReviewStatus,
+    Staff,
+    SupportPlan,
+    Target,
+    utcnow,
 )
 from bot.store.records import Viewer
 
 PLAN_FIELDS = (
-    "level_of_need", "main_area_of_need", "cluster_funding", "cluster_funding_details", "cluster_funding_requested_on",
-    "professionals_involved", "previous_attainment", "previous_progress", "current_attainment", "expected_attainment",
-    "current_progress", "interventions", "how_needs_identified", "parent_new_information", "strengths",
-    "finding_things_hard_when", "how_i_like_support", "parent_role", "child_role", "class_teacher_role",
-    "agreed_by_senco_name", "agreed_on", "review_date",
+    "level_of_need",
+    "main_area_of_need",
+    "cluster_funding",
+    "cluster_funding_details",
+    "cluster_funding_requested_on",
+    "professionals_involved",
+    "previous_attainment",
+    "previous_progress",
+    "current_attainment",
+    "expected_attainment",
+    "current_progress",
+    "interventions",
+    "how_needs_identified",
+    "parent_new_information",
+    "strengths",
+    "finding_things_hard_when",
+    "how_i_like_support",
+    "parent_role",
+    "child_role",
+    "class_teacher_role",
+    "agreed_by_senco_name",
+    "agreed_on",
+    "review_date",
 )
 TARGET_FIELDS = ("difficulty", "provision_who", "provision_what", "provision_when", "provision_how_often", "outcome")
 ENUMS = {"level_of_need": LevelOfNeed, "main_area_of_need": AreaOfNeed}
@@ -83,8 +113,14 @@ def _staff_pupil(session: Session, viewer: Viewer, pupil_id: int, action: str) -
     person = viewer.person
     pupil = session.get(Pupil, pupil_id)
     if person is None or person.kind != "staff" or pupil is None or pupil.school_id != person.school_id:
-        audit(session, channel=viewer.channel, actor=person, action=action, allowed=False,
-              detail="plans are recorded by staff of the pupil's school")
+        audit(
+            session,
+            channel=viewer.channel,
+            actor=person,
+            action=action,
+            allowed=False,
+            detail="plans are recorded by staff of the pupil's school",
+        )
         raise NotAllowed(action)
     return pupil
 
@@ -97,7 +133,9 @@ def _load_state(plan: SupportPlan) -> dict[str, Any]:
 
 def _as_draft(plan: SupportPlan, pupil: Pupil, resumed: bool) -> Draft:
     state = _load_state(plan)
-    return Draft(plan.id, pupil.id, pupil.first_name, plan.version, plan.revision, state, resumed, bool(state.get("updating")))
+    return Draft(
+        plan.id, pupil.id, pupil.first_name, plan.version, plan.revision, state, resumed, bool(state.get("updating"))
+    )
 
 
 def open_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft:
@@ -111,17 +149,33 @@ def open_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft:
         select(SupportPlan).where(SupportPlan.pupil_id == pupil_id, SupportPlan.status == PlanStatus.draft)
     ).scalar_one_or_none()
     if existing is not None:
-        audit(session, channel=viewer.channel, actor=viewer.person, action="open_plan", allowed=True, pupil_id=pupil_id,
-              detail=f"resumed version {existing.version}")
+        audit(
+            session,
+            channel=viewer.channel,
+            actor=viewer.person,
+            action="open_plan",
+            allowed=True,
+            pupil_id=pupil_id,
+            detail=f"resumed version {existing.version}",
+        )
         return _as_draft(existing, pupil, resumed=True)
     latest = session.execute(
-        select(SupportPlan).where(SupportPlan.pupil_id == pupil_id).order_by(SupportPlan.version.desc()).limit(1)
+        select(SupportPlan)
+        .where(SupportPlan.pupil_id == pupil_id)
+        .order_by(SupportPlan.version.desc())
+        .limit(1)
         .options(selectinload(SupportPlan.targets))
     ).scalar_one_or_none()
     current = latest if latest is not None and latest.status == PlanStatus.agreed else None
     version = (latest.version if latest else 0) + 1
-    plan = SupportPlan(pupil_id=pupil_id, version=version, status=PlanStatus.draft, created_by_staff_id=viewer.person.id,
-                       updated_by_staff_id=viewer.person.id, revision=0)
+    plan = SupportPlan(
+        pupil_id=pupil_id,
+        version=version,
+        status=PlanStatus.draft,
+        created_by_staff_id=viewer.person.id,
+        updated_by_staff_id=viewer.person.id,
+        revision=0,
+    )
     if current is not None:
         for name in PLAN_FIELDS:
             if name not in ("agreed_by_senco_name", "agreed_on", "review_date"):
@@ -133,8 +187,15 @@ def open_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft:
     plan.draft_state = json.dumps({"answered": [], "updating": current is not None})
     session.add(plan)
     session.flush()
-    audit(session, channel=viewer.channel, actor=viewer.person, action="open_plan", allowed=True, pupil_id=pupil_id,
-          detail=f"new draft version {version}")
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="open_plan",
+        allowed=True,
+        pupil_id=pupil_id,
+        detail=f"new draft version {version}",
+    )
     return _as_draft(plan, pupil, resumed=False)
 
 
@@ -144,8 +205,11 @@ PROVISION_FIELDS = ("provision_who", "provision_what", "provision_when", "provis
 def _take_up_review(session: Session, current: SupportPlan, plan: SupportPlan) -> None:
     """Carry what the plan's latest review decided into the new version: new provision, and new targets."""
     review = session.execute(
-        select(Review).where(Review.plan_id == current.id, Review.status == ReviewStatus.held)
-        .order_by(Review.held_on.desc(), Review.id.desc()).limit(1).options(selectinload(Review.targets))
+        select(Review)
+        .where(Review.plan_id == current.id, Review.status == ReviewStatus.held)
+        .order_by(Review.held_on.desc(), Review.id.desc())
+        .limit(1)
+        .options(selectinload(Review.targets))
     ).scalar_one_or_none()
     if review is None:
         return
@@ -155,8 +219,14 @@ def _take_up_review(session: Session, current: SupportPlan, plan: SupportPlan) -
             for name in PROVISION_FIELDS:
                 setattr(by_position[row.position], name, getattr(row, name))
         elif row.kind == "new" and (row.difficulty or row.outcome):
-            plan.targets.append(Target(position=len(plan.targets) + 1, difficulty=row.difficulty, outcome=row.outcome,
-                                       **{name: getattr(row, name) for name in PROVISION_FIELDS}))
+            plan.targets.append(
+                Target(
+                    position=len(plan.targets) + 1,
+                    difficulty=row.difficulty,
+                    outcome=row.outcome,
+                    **{name: getattr(row, name) for name in PROVISION_FIELDS},
+                )
+            )
 
 
 def find_draft(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Draft]:
@@ -215,9 +285,14 @@ def claim_revision(session: Session, row: Any, staff_id: int, state: Optional[di
     model = type(row)
     new_revision = row.revision + 1
     claimed = session.execute(
-        update(model).where(model.id == row.id, model.revision == row.revision)
-        .values(revision=new_revision, updated_by_staff_id=staff_id, updated_at=utcnow(),
-                **({"draft_state": json.dumps(state)} if state is not None else {}))
+        update(model)
+        .where(model.id == row.id, model.revision == row.revision)
+        .values(
+            revision=new_revision,
+            updated_by_staff_id=staff_id,
+            updated_at=utcnow(),
+            **({"draft_state": json.dumps(state)} if state is not None else {}),
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if not claimed:
@@ -250,10 +325,15 @@ def save_answer(
         raise NotAllowed("edit_plan")
     _staff_pupil(session, viewer, plan.pupil_id, "edit_plan")
     me = viewer.person.id  # type: ignore[union-attr]
-    changed_since = session.execute(
-        select(PlanEdit).where(PlanEdit.plan_id == plan_id, PlanEdit.revision > seen_revision, PlanEdit.staff_id != me)
-        .order_by(PlanEdit.revision)
-    ).scalars().all()
+    changed_since = (
+        session.execute(
+            select(PlanEdit)
+            .where(PlanEdit.plan_id == plan_id, PlanEdit.revision > seen_revision, PlanEdit.staff_id != me)
+            .order_by(PlanEdit.revision)
+        )
+        .scalars()
+        .all()
+    )
     mine = [edit for edit in changed_since if edit.target_position == target_position]
     conflict = conflict_in(session, mine, values, lambda name, value: shown(_stored(name, value)))
     if conflict:
@@ -276,13 +356,33 @@ def save_answer(
                 raise ValueError(f"not a target field: {name}")
             setattr(target, name, value)
     for name, value in values.items():
-        session.add(PlanEdit(plan_id=plan_id, field=name, target_position=target_position, value=shown(_stored(name, value)),
-                             staff_id=me, channel=viewer.channel, revision=new_revision))
-    audit(session, channel=viewer.channel, actor=viewer.person, action="edit_plan", allowed=True, pupil_id=plan.pupil_id,
-          detail=f"version {plan.version}: {', '.join(sorted(values))}")
+        session.add(
+            PlanEdit(
+                plan_id=plan_id,
+                field=name,
+                target_position=target_position,
+                value=shown(_stored(name, value)),
+                staff_id=me,
+                channel=viewer.channel,
+                revision=new_revision,
+            )
+        )
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="edit_plan",
+        allowed=True,
+        pupil_id=plan.pupil_id,
+        detail=f"version {plan.version}: {', '.join(sorted(values))}",
+    )
     session.flush()
-    return saved(session, new_revision, changed_since,
-                 lambda edit: edit.field if edit.target_position is None else f"target {edit.target_position}")
+    return saved(
+        session,
+        new_revision,
+        changed_since,
+        lambda edit: edit.field if edit.target_position is None else f"target {edit.target_position}",
+    )
 
 
 def save_state(session: Session, viewer: Viewer, plan_id: int, state: dict[str, Any]) -> int:
@@ -304,7 +404,9 @@ def load_plan(session: Session, viewer: Viewer, plan_id: int) -> SupportPlan:
     if plan is None:
         raise NotAllowed("read_plan")
     _staff_pupil(session, viewer, plan.pupil_id, "read_plan")
-    audit(session, channel=viewer.channel, actor=viewer.person, action="read_plan", allowed=True, pupil_id=plan.pupil_id)
+    audit(
+        session, channel=viewer.channel, actor=viewer.person, action="read_plan", allowed=True, pupil_id=plan.pupil_id
+    )
     return plan
 
 
@@ -325,8 +427,14 @@ def agree(session: Session, viewer: Viewer, plan_id: int, today: Optional[dt.dat
     for target in list(plan.targets):
         if not target.difficulty and not target.outcome:
             plan.targets.remove(target)
-    audit(session, channel=viewer.channel, actor=viewer.person, action="agree_plan", allowed=True, pupil_id=plan.pupil_id,
-          detail=f"version {plan.version}; parents notified")
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="agree_plan",
+        allowed=True,
+        pupil_id=plan.pupil_id,
+        detail=f"version {plan.version}; parents notified",
+    )
     session.flush()
     return plan
-

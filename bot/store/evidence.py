@@ -15,6 +15,7 @@ raised, so their audit rows commit with the caller's transaction.
 The history is plain data, detached from the session, so it can be laid out
 as a document after the session has closed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -72,8 +73,10 @@ class Counts:
 
     def __add__(self, other: "Counts") -> "Counts":
         return Counts(
-            self.achieved + other.achieved, self.progress + other.progress,
-            self.not_achieved + other.not_achieved, self.not_recorded + other.not_recorded,
+            self.achieved + other.achieved,
+            self.progress + other.progress,
+            self.not_achieved + other.not_achieved,
+            self.not_recorded + other.not_recorded,
         )
 
 
@@ -239,22 +242,30 @@ def read_history(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Hi
 
 def build_history(session: Session, pupil: Pupil) -> History:
     """The history of a pupil the caller has already been allowed to see."""
-    plans = session.execute(
-        select(SupportPlan)
-        .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status.in_([PlanStatus.agreed, PlanStatus.superseded]))
-        .order_by(SupportPlan.version)
-        .options(selectinload(SupportPlan.targets))
-    ).scalars().all()
-    reviews = session.execute(
-        select(Review)
-        .where(
-            Review.pupil_id == pupil.id,
-            Review.status != ReviewStatus.in_progress,
-            or_(Review.status == ReviewStatus.held, Review.held_on.isnot(None)),
+    plans = (
+        session.execute(
+            select(SupportPlan)
+            .where(SupportPlan.pupil_id == pupil.id, SupportPlan.status.in_([PlanStatus.agreed, PlanStatus.superseded]))
+            .order_by(SupportPlan.version)
+            .options(selectinload(SupportPlan.targets))
         )
-        .order_by(Review.held_on, Review.scheduled_for, Review.id)
-        .options(selectinload(Review.targets), selectinload(Review.notes))
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
+    reviews = (
+        session.execute(
+            select(Review)
+            .where(
+                Review.pupil_id == pupil.id,
+                Review.status != ReviewStatus.in_progress,
+                or_(Review.status == ReviewStatus.held, Review.held_on.isnot(None)),
+            )
+            .order_by(Review.held_on, Review.scheduled_for, Review.id)
+            .options(selectinload(Review.targets), selectinload(Review.notes))
+        )
+        .scalars()
+        .all()
+    )
     grouped = reviews_by_plan(plans, reviews)
     cycles = tuple(_cycle(number, plan, grouped[plan.id]) for number, plan in enumerate(plans, 1))
     return History(pupil=_details(pupil), cycles=cycles)
@@ -302,7 +313,7 @@ LIST_SEPARATOR = re.compile(r"[;\n]|,(?![^()]*\))")
 
 
 def split_list(text: Optional[str]) -> list[str]:
-    """"EP (report, May); speech therapist" as ["EP (report, May)", "speech therapist"]."""
+    """ "EP (report, May); speech therapist" as ["EP (report, May)", "speech therapist"]."""
     if not text:
         return []
     parts = (part.strip(" .\t") for part in LIST_SEPARATOR.split(text))
@@ -320,23 +331,40 @@ def _value(choice: object) -> Optional[str]:
 def _details(pupil: Pupil) -> PupilDetails:
     school = pupil.school
     return PupilDetails(
-        id=pupil.id, first_name=pupil.first_name, last_name=pupil.last_name, date_of_birth=pupil.date_of_birth,
-        year_group=pupil.year_group, form=pupil.form, school=school.name, council=school.council,
+        id=pupil.id,
+        first_name=pupil.first_name,
+        last_name=pupil.last_name,
+        date_of_birth=pupil.date_of_birth,
+        year_group=pupil.year_group,
+        form=pupil.form,
+        school=school.name,
+        council=school.council,
     )
 
 
 def _cycle(number: int, plan: SupportPlan, reviews: list[Review]) -> Cycle:
     held = tuple(_held(review) for review in reviews)
     return Cycle(
-        number=number, version=plan.version, status=_value(plan.status) or "", agreed_on=plan.agreed_on,
-        review_date=plan.review_date, parents_notified_on=plan.parents_notified_on,
-        agreed_by=plan.agreed_by_senco_name, level_of_need=_value(plan.level_of_need),
-        main_area_of_need=_value(plan.main_area_of_need), how_needs_identified=plan.how_needs_identified,
-        professionals_involved=plan.professionals_involved, interventions=plan.interventions,
-        previous_attainment=plan.previous_attainment, previous_progress=plan.previous_progress,
-        current_attainment=plan.current_attainment, expected_attainment=plan.expected_attainment,
-        current_progress=plan.current_progress, parent_new_information=plan.parent_new_information,
-        strengths=plan.strengths, finding_things_hard_when=plan.finding_things_hard_when,
+        number=number,
+        version=plan.version,
+        status=_value(plan.status) or "",
+        agreed_on=plan.agreed_on,
+        review_date=plan.review_date,
+        parents_notified_on=plan.parents_notified_on,
+        agreed_by=plan.agreed_by_senco_name,
+        level_of_need=_value(plan.level_of_need),
+        main_area_of_need=_value(plan.main_area_of_need),
+        how_needs_identified=plan.how_needs_identified,
+        professionals_involved=plan.professionals_involved,
+        interventions=plan.interventions,
+        previous_attainment=plan.previous_attainment,
+        previous_progress=plan.previous_progress,
+        current_attainment=plan.current_attainment,
+        expected_attainment=plan.expected_attainment,
+        current_progress=plan.current_progress,
+        parent_new_information=plan.parent_new_information,
+        strengths=plan.strengths,
+        finding_things_hard_when=plan.finding_things_hard_when,
         how_i_like_support=plan.how_i_like_support,
         targets=_planned_targets(plan.targets, reviews),
         reviews=held,
@@ -353,44 +381,77 @@ def _planned_targets(targets: Sequence[Target], reviews: Sequence[Review]) -> tu
     rows: list[PlannedTarget] = []
     for target in targets:
         judged = latest.pop(("id", target.id), None) or latest.pop(("position", target.position), None)
-        rows.append(PlannedTarget(
-            position=target.position, difficulty=target.difficulty, provision_who=target.provision_who,
-            provision_what=target.provision_what, provision_when=target.provision_when,
-            provision_how_often=target.provision_how_often, outcome=target.outcome,
-            result=_value(judged.achieved) if judged else _value(target.progress),
-            evidence=judged.evidence if judged else target.progress_notes,
-            next_step=_value(judged.next_step) if judged else target.next_steps,
-        ))
+        rows.append(
+            PlannedTarget(
+                position=target.position,
+                difficulty=target.difficulty,
+                provision_who=target.provision_who,
+                provision_what=target.provision_what,
+                provision_when=target.provision_when,
+                provision_how_often=target.provision_how_often,
+                outcome=target.outcome,
+                result=_value(judged.achieved) if judged else _value(target.progress),
+                evidence=judged.evidence if judged else target.progress_notes,
+                next_step=_value(judged.next_step) if judged else target.next_steps,
+            )
+        )
     for row in sorted(latest.values(), key=lambda row: row.position):
-        rows.append(PlannedTarget(
-            position=row.position, difficulty=row.difficulty, provision_who=row.provision_who,
-            provision_what=row.provision_what, provision_when=row.provision_when,
-            provision_how_often=row.provision_how_often, outcome=row.outcome,
-            result=_value(row.achieved), evidence=row.evidence, next_step=_value(row.next_step),
-        ))
+        rows.append(
+            PlannedTarget(
+                position=row.position,
+                difficulty=row.difficulty,
+                provision_who=row.provision_who,
+                provision_what=row.provision_what,
+                provision_when=row.provision_when,
+                provision_how_often=row.provision_how_often,
+                outcome=row.outcome,
+                result=_value(row.achieved),
+                evidence=row.evidence,
+                next_step=_value(row.next_step),
+            )
+        )
     return tuple(rows)
 
 
 def _held(review: Review) -> HeldReview:
     reviewed = tuple(
         ReviewedTarget(
-            position=row.position, outcome=row.outcome, achieved=_value(row.achieved), evidence=row.evidence,
-            next_step=_value(row.next_step), provision_who=row.provision_who, provision_what=row.provision_what,
-            provision_when=row.provision_when, provision_how_often=row.provision_how_often,
+            position=row.position,
+            outcome=row.outcome,
+            achieved=_value(row.achieved),
+            evidence=row.evidence,
+            next_step=_value(row.next_step),
+            provision_who=row.provision_who,
+            provision_what=row.provision_what,
+            provision_when=row.provision_when,
+            provision_how_often=row.provision_how_often,
         )
-        for row in review.targets if row.kind == "reviewed"
+        for row in review.targets
+        if row.kind == "reviewed"
     )
     new = tuple(
         NewTarget(
-            position=row.position, difficulty=row.difficulty, outcome=row.outcome, provision_who=row.provision_who,
-            provision_what=row.provision_what, provision_when=row.provision_when,
+            position=row.position,
+            difficulty=row.difficulty,
+            outcome=row.outcome,
+            provision_who=row.provision_who,
+            provision_what=row.provision_what,
+            provision_when=row.provision_when,
             provision_how_often=row.provision_how_often,
         )
-        for row in review.targets if row.kind == "new"
+        for row in review.targets
+        if row.kind == "new"
     )
     return HeldReview(
-        held_on=_held_day(review), attendees=review.attendees, outcomes=review.outcomes,
-        parent_views=review.parent_views, pupil_views=review.pupil_views, new_information=review.new_information,
-        decision=_value(review.decision), next_review_date=review.next_review_date,
-        reviewed=reviewed, new_targets=new, notes=tuple(Note(note.at, note.text) for note in review.notes),
+        held_on=_held_day(review),
+        attendees=review.attendees,
+        outcomes=review.outcomes,
+        parent_views=review.parent_views,
+        pupil_views=review.pupil_views,
+        new_information=review.new_information,
+        decision=_value(review.decision),
+        next_review_date=review.next_review_date,
+        reviewed=reviewed,
+        new_targets=new,
+        notes=tuple(Note(note.at, note.text) for note in review.notes),
     )

@@ -1,4 +1,5 @@
 """Alembic migrations, run programmatically: ``python -m bot.store.migrate [upgrade|downgrade REV]``."""
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ Children's records are special-category data: every look-up or change of a
 pupil's record is written to ``audit_events`` by the query layer, and chat
 identities are stored only as keyed digests, never as raw channel ids.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -139,8 +140,11 @@ class SupportPlan(Base):
     __table_args__ = (
         UniqueConstraint("pupil_id", "version", name="uq_plan_version"),
         Index(
-            "uq_one_draft_per_pupil", "pupil_id", unique=True,
-            sqlite_where=text("status = 'draft'"), postgresql_where=text("status = 'draft'"),
+            "uq_one_draft_per_pupil",
+            "pupil_id",
+            unique=True,
+            sqlite_where=text("status = 'draft'"),
+            postgresql_where=text("status = 'draft'"),
         ),
     )
     id = Column(Integer, primary_key=True)
@@ -179,9 +183,7 @@ class SupportPlan(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     pupil = relationship("Pupil", back_populates="plans")
-    targets = relationship(
-        "Target", back_populates="plan", order_by="Target.position", cascade="all, delete-orphan"
-    )
+    targets = relationship("Target", back_populates="plan", order_by="Target.position", cascade="all, delete-orphan")
 
 
 class Target(Base):
@@ -273,16 +275,20 @@ class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
         Index(
-            "uq_one_review_in_progress", "pupil_id", unique=True,
-            sqlite_where=text("status = 'in_progress'"), postgresql_where=text("status = 'in_progress'"),
+            "uq_one_review_in_progress",
+            "pupil_id",
+            unique=True,
+            sqlite_where=text("status = 'in_progress'"),
+            postgresql_where=text("status = 'in_progress'"),
         ),
     )
     id = Column(Integer, primary_key=True)
     pupil_id = Column(Integer, ForeignKey("pupils.id"), nullable=False, index=True)
     plan_id = Column(Integer, ForeignKey("support_plans.id"))
     scheduled_for = Column(Date, nullable=False, index=True)
-    status = Column(Enum(ReviewStatus, name="review_status"), nullable=False, default=_review_status,
-                    server_default="booked")
+    status = Column(
+        Enum(ReviewStatus, name="review_status"), nullable=False, default=_review_status, server_default="booked"
+    )
     held_on = Column(Date)
     attendees = Column(Text)
     outcomes = Column(Text)
@@ -301,7 +307,9 @@ class Review(Base):
     pupil = relationship("Pupil", back_populates="reviews")
     plan = relationship("SupportPlan")
     targets = relationship(
-        "ReviewTarget", back_populates="review", order_by="[ReviewTarget.kind.desc(), ReviewTarget.position]",
+        "ReviewTarget",
+        back_populates="review",
+        order_by="[ReviewTarget.kind.desc(), ReviewTarget.position]",
         cascade="all, delete-orphan",
     )
     notes = relationship("ReviewNote", back_populates="review", order_by="ReviewNote.at", cascade="all, delete-orphan")

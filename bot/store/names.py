@@ -10,6 +10,7 @@ caller can ask which one was meant.
 ``name_like_words`` also tells whether a message names somebody at all, so a
 parent who asks about another child is refused rather than shown their own.
 """
+
 from __future__ import annotations
 
 import gzip

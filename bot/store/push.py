@@ -6,6 +6,7 @@ encrypted (Fernet, with a key derived from the identity key), next to the
 keyed digest that identifies the chat; parents' chats never get one, and
 "forget me" deletes the identity row and the address with it.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,7 +54,9 @@ def push_address_of(session: Session, staff_id: int, channel: str = "telegram") 
     """The chat address to push to for this member of staff on ``channel`` (the latest linked chat), or None."""
     sealed = session.execute(
         select(ChatIdentity.push_address)
-        .where(ChatIdentity.staff_id == staff_id, ChatIdentity.channel == channel, ChatIdentity.push_address.isnot(None))
+        .where(
+            ChatIdentity.staff_id == staff_id, ChatIdentity.channel == channel, ChatIdentity.push_address.isnot(None)
+        )
         .order_by(ChatIdentity.linked_at.desc(), ChatIdentity.id.desc())
         .limit(1)
     ).scalar_one_or_none()

@@ -10,6 +10,7 @@ The Code of Practice expects reviews at least three times a year (6.65), so a
 pupil on SEN support with no review booked, or with more than about four
 months between reviews, is flagged to staff.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -109,10 +110,11 @@ def candidates(session: Session, viewer: Viewer) -> list[names.Candidate]:
     condition = _visible(viewer)
     if condition is None:
         return []
-    rows = session.execute(
-        select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(condition)
-    ).all()
-    return [names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})") for row in rows]
+    rows = session.execute(select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(condition)).all()
+    return [
+        names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})")
+        for row in rows
+    ]
 
 
 def refuse(session: Session, viewer: Viewer, action: str, detail: str) -> None:
@@ -263,7 +265,9 @@ def agenda(
     school_id=...)``); None, with the refusal audited, for anyone else. Every
     pupil listed gets an audit event, and only those listed.
     """
-    admin_of_school = viewer.person is not None and viewer.person.kind == "admin" and viewer.person.school_id is not None
+    admin_of_school = (
+        viewer.person is not None and viewer.person.kind == "admin" and viewer.person.school_id is not None
+    )
     if not (viewer.is_staff or admin_of_school):
         refuse(session, viewer, "list_reviews", "not staff")
         return None
@@ -290,7 +294,9 @@ def agenda(
         .subquery()
     )
     rows = session.execute(
-        select(Pupil.id, plans.c.pupil_id.label("has_plan"), plans.c.agreed_on, reviews.c.next_booked, reviews.c.last_held)
+        select(
+            Pupil.id, plans.c.pupil_id.label("has_plan"), plans.c.agreed_on, reviews.c.next_booked, reviews.c.last_held
+        )
         .outerjoin(plans, plans.c.pupil_id == Pupil.id)
         .outerjoin(reviews, reviews.c.pupil_id == Pupil.id)
         .where(Pupil.school_id == school_id, or_(plans.c.pupil_id.isnot(None), reviews.c.next_booked.isnot(None)))
@@ -315,19 +321,28 @@ def agenda(
             elif timing.long_gap:
                 long_gap.append((timing.next_booked, row.id, start))  # type: ignore[arg-type]
     result = Agenda(
-        days=days, due_total=len(due), overdue_total=len(overdue),
-        none_booked_total=len(none_booked), long_gap_total=len(long_gap),
+        days=days,
+        due_total=len(due),
+        overdue_total=len(overdue),
+        none_booked_total=len(none_booked),
+        long_gap_total=len(long_gap),
     )
     # Soonest due, longest overdue, longest without a review, nearest far-off booking first.
     due, overdue, none_booked = sorted(due)[:limit], sorted(overdue)[:limit], sorted(none_booked)[:limit]
     long_gap = sorted(long_gap)[:limit]
     shown = {item[1] for part in (due, overdue, none_booked, long_gap) for item in part}
-    people = {
-        row.id: names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})")
-        for row in session.execute(
-            select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(Pupil.id.in_(shown))
-        )
-    } if shown else {}
+    people = (
+        {
+            row.id: names.Candidate(
+                row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})"
+            )
+            for row in session.execute(
+                select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(Pupil.id.in_(shown))
+            )
+        }
+        if shown
+        else {}
+    )
     result.due = [(people[pupil_id], day) for day, pupil_id in due]
     result.overdue = [(people[pupil_id], day) for day, pupil_id in overdue]
     result.none_booked = [people[pupil_id] for _, pupil_id in none_booked]

@@ -16,6 +16,7 @@ showing reminders at the start of a chat.
 Each delivered reminder names a pupil to a member of staff of their school,
 so it is audited as a read ("remind_review").
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -64,14 +65,11 @@ def _span(days: int) -> str:
 def reminder_text(pupil_name: str, due_on: dt.date, today: Optional[dt.date] = None) -> str:
     """The reminder as the member of staff reads it."""
     today = today or dates.today()
-    start = f"Say \"start {pupil_name}'s review\""
+    start = f'Say "start {pupil_name}\'s review"'
     delta = (due_on - today).days
     if delta > 0:
         when = "tomorrow" if delta == 1 else f"in {_span(delta)}"
-        return (
-            f"Reminder: {pupil_name}'s review is due on {dates.long_date(due_on)} ({when}). "
-            f"{start} when you meet."
-        )
+        return f"Reminder: {pupil_name}'s review is due on {dates.long_date(due_on)} ({when}). {start} when you meet."
     if delta == 0:
         return f"Reminder: {pupil_name}'s review is due today, {dates.long_date(due_on)}. {start} when you meet."
     return (
@@ -150,8 +148,13 @@ def _free(now: dt.datetime):  # type: ignore[no-untyped-def]
 def _deliverable(now: dt.datetime):  # type: ignore[no-untyped-def]
     return (
         select(
-            Reminder.id, Reminder.staff_id, Staff.school_id, Pupil.id.label("pupil_id"),
-            Pupil.first_name, Pupil.last_name, Review.scheduled_for,
+            Reminder.id,
+            Reminder.staff_id,
+            Staff.school_id,
+            Pupil.id.label("pupil_id"),
+            Pupil.first_name,
+            Pupil.last_name,
+            Review.scheduled_for,
         )
         .join(Review, Review.id == Reminder.review_id)
         .join(Pupil, Pupil.id == Review.pupil_id)
@@ -174,14 +177,17 @@ def _take(session: Session, reminder_id: int, now: dt.datetime, **values: object
 
 def _due(row, address: Optional[str] = None) -> Due:  # type: ignore[no-untyped-def]
     return Due(
-        reminder_id=row.id, staff_id=row.staff_id, school_id=row.school_id, pupil_id=row.pupil_id,
-        pupil_name=f"{row.first_name} {row.last_name}", due_on=row.scheduled_for, address=address,
+        reminder_id=row.id,
+        staff_id=row.staff_id,
+        school_id=row.school_id,
+        pupil_id=row.pupil_id,
+        pupil_name=f"{row.first_name} {row.last_name}",
+        due_on=row.scheduled_for,
+        address=address,
     )
 
 
-def claim(
-    session: Session, worker: str, channel: str, limit: int = 50, now: Optional[dt.datetime] = None
-) -> list[Due]:
+def claim(session: Session, worker: str, channel: str, limit: int = 50, now: Optional[dt.datetime] = None) -> list[Due]:
     """Claim up to ``limit`` reminders to deliver on ``channel``, for ``worker``.
 
     On a channel that can send first (Telegram) only reminders whose staff
@@ -245,8 +251,12 @@ def release(session: Session, reminder_id: int) -> None:
 
 def _audit(session: Session, staff_id: int, school_id: int, pupil_id: int, channel: str) -> None:
     audit(
-        session, channel=channel, actor=Person(kind="staff", id=staff_id, school_id=school_id),
-        action=AUDIT_ACTION, allowed=True, pupil_id=pupil_id,
+        session,
+        channel=channel,
+        actor=Person(kind="staff", id=staff_id, school_id=school_id),
+        action=AUDIT_ACTION,
+        allowed=True,
+        pupil_id=pupil_id,
     )
 
 
@@ -296,6 +306,6 @@ def on_visit(session: Session, person: Optional[Person], channel: str) -> list[s
         return texts
     more = len(texts) - VISIT_LIMIT
     return texts[:VISIT_LIMIT] + [
-        f"…and {more} more review{'s' if more != 1 else ''} due soon or overdue. Ask \"which reviews are overdue?\" "
-        "or \"reviews due in the next 2 weeks\" to see them all."
+        f'…and {more} more review{"s" if more != 1 else ""} due soon or overdue. Ask "which reviews are overdue?" '
+        'or "reviews due in the next 2 weeks" to see them all.'
     ]

@@ -10,6 +10,7 @@ overwrite each other's answers silently (as plan drafts do).
 Finishing the review records it as held, writes each target's progress and
 next step to the plan, and books the next review.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,15 +23,49 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot import dates
 from bot.store.accounts import audit
-from bot.store.drafts import NotAllowed, SaveResult, _staff_pupil, claim_revision, conflict_in, saved, shown, stored_value
+from bot.store.drafts import (
+    NotAllowed,
+    SaveResult,
+    _staff_pupil,
+    claim_revision,
+    conflict_in,
+    saved,
+    shown,
+    stored_value,
+)
 from bot.store.models import (
-    NextStep, Pupil, Review, ReviewDecision, ReviewEdit, ReviewNote, ReviewStatus, ReviewTarget, Target, TargetProgress,
+    NextStep,
+    Pupil,
+    Review,
+    ReviewDecision,
+    ReviewEdit,
+    ReviewNote,
+    ReviewStatus,
+    ReviewTarget,
+    Target,
+    TargetProgress,
 )
 from bot.store.records import Viewer, _authorise, current_plan
 
-REVIEW_FIELDS = ("held_on", "attendees", "parent_views", "pupil_views", "new_information", "decision", "next_review_date")
+REVIEW_FIELDS = (
+    "held_on",
+    "attendees",
+    "parent_views",
+    "pupil_views",
+    "new_information",
+    "decision",
+    "next_review_date",
+)
 TARGET_FIELDS = {
-    "reviewed": ("achieved", "evidence", "next_step", "provision_who", "provision_what", "provision_when", "provision_how_often"),
+    "reviewed": (
+        "achieved",
+        "evidence",
+        "next_step",
+        "provision_who",
+        "provision_what",
+        "provision_when",
+        "provision_how_often",
+    ),
     "new": ("difficulty", "outcome", "provision_who", "provision_what", "provision_when", "provision_how_often"),
 }
 ENUMS = {"decision": ReviewDecision, "achieved": TargetProgress, "next_step": NextStep}
@@ -68,13 +103,29 @@ def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional
     me = viewer.person.id  # type: ignore[union-attr]
     existing = _in_progress(session, pupil_id)
     if existing is not None:
-        audit(session, channel=viewer.channel, actor=viewer.person, action="open_review", allowed=True,
-              pupil_id=pupil_id, detail="resumed")
-        return ReviewDraft(existing.id, pupil.id, pupil.first_name, existing.revision, _load_state(existing), True,
-                           existing.scheduled_for)
+        audit(
+            session,
+            channel=viewer.channel,
+            actor=viewer.person,
+            action="open_review",
+            allowed=True,
+            pupil_id=pupil_id,
+            detail="resumed",
+        )
+        return ReviewDraft(
+            existing.id,
+            pupil.id,
+            pupil.first_name,
+            existing.revision,
+            _load_state(existing),
+            True,
+            existing.scheduled_for,
+        )
     review = session.execute(
-        select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.booked)
-        .order_by(Review.scheduled_for).limit(1)
+        select(Review)
+        .where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.booked)
+        .order_by(Review.scheduled_for)
+        .limit(1)
     ).scalar_one_or_none()
     if review is None:
         review = Review(pupil_id=pupil_id, scheduled_for=today or dates.today())
@@ -84,15 +135,23 @@ def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional
     review.plan_id = plan.id if plan else None
     review.started_by_staff_id = review.updated_by_staff_id = me
     review.targets = [
-        ReviewTarget(kind="reviewed", position=index, target_id=target.id, difficulty=target.difficulty,
-                     outcome=target.outcome)
+        ReviewTarget(
+            kind="reviewed", position=index, target_id=target.id, difficulty=target.difficulty, outcome=target.outcome
+        )
         for index, target in enumerate(plan.targets if plan else [], 1)
     ]
     state = {"answered": [], "reviewed": len(review.targets)}
     review.draft_state = json.dumps(state)
     session.flush()
-    audit(session, channel=viewer.channel, actor=viewer.person, action="open_review", allowed=True, pupil_id=pupil_id,
-          detail="started")
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="open_review",
+        allowed=True,
+        pupil_id=pupil_id,
+        detail="started",
+    )
     return ReviewDraft(review.id, pupil.id, pupil.first_name, review.revision, state, False, review.scheduled_for)
 
 
@@ -109,8 +168,14 @@ def _editable(session: Session, viewer: Viewer, review_id: int, action: str) -> 
 def load_review(session: Session, viewer: Viewer, review_id: int) -> Review:
     """A review in progress with its targets, for staff of the pupil's school (the read is audited)."""
     review = _editable(session, viewer, review_id, "read_review")
-    audit(session, channel=viewer.channel, actor=viewer.person, action="read_review", allowed=True,
-          pupil_id=review.pupil_id)
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="read_review",
+        allowed=True,
+        pupil_id=review.pupil_id,
+    )
     return review
 
 
@@ -148,10 +213,15 @@ def save_answer(
     """
     review = _editable(session, viewer, review_id, "edit_review")
     me = viewer.person.id  # type: ignore[union-attr]
-    changed_since = session.execute(
-        select(ReviewEdit).where(ReviewEdit.review_id == review_id, ReviewEdit.revision > seen_revision,
-                                 ReviewEdit.staff_id != me).order_by(ReviewEdit.revision)
-    ).scalars().all()
+    changed_since = (
+        session.execute(
+            select(ReviewEdit)
+            .where(ReviewEdit.review_id == review_id, ReviewEdit.revision > seen_revision, ReviewEdit.staff_id != me)
+            .order_by(ReviewEdit.revision)
+        )
+        .scalars()
+        .all()
+    )
     mine = [edit for edit in changed_since if edit.kind == kind and edit.position == position]
     conflict = conflict_in(session, mine, values, lambda name, value: shown(_stored(name, value)))
     if conflict:
@@ -172,14 +242,34 @@ def save_answer(
                 raise ValueError(f"not a {kind} target field: {name}")
             setattr(row, name, _stored(name, value))
     for name, value in values.items():
-        session.add(ReviewEdit(review_id=review_id, field=name, kind=kind, position=position,
-                               value=shown(_stored(name, value)), staff_id=me, channel=viewer.channel,
-                               revision=new_revision))
-    audit(session, channel=viewer.channel, actor=viewer.person, action="edit_review", allowed=True,
-          pupil_id=review.pupil_id, detail=", ".join(sorted(values)))
+        session.add(
+            ReviewEdit(
+                review_id=review_id,
+                field=name,
+                kind=kind,
+                position=position,
+                value=shown(_stored(name, value)),
+                staff_id=me,
+                channel=viewer.channel,
+                revision=new_revision,
+            )
+        )
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="edit_review",
+        allowed=True,
+        pupil_id=review.pupil_id,
+        detail=", ".join(sorted(values)),
+    )
     session.flush()
-    return saved(session, new_revision, changed_since,
-                 lambda edit: edit.field if edit.kind is None else f"{edit.kind} target {edit.position}")
+    return saved(
+        session,
+        new_revision,
+        changed_since,
+        lambda edit: edit.field if edit.kind is None else f"{edit.kind} target {edit.position}",
+    )
 
 
 def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str, Any]) -> int:
@@ -200,10 +290,15 @@ def open_review_for_notes(session: Session, viewer: Viewer, review_id: Optional[
         except NotAllowed:
             pass
     return session.execute(
-        select(Review).join(Pupil, Pupil.id == Review.pupil_id)
-        .where(Review.status == ReviewStatus.in_progress, Pupil.school_id == viewer.person.school_id,  # type: ignore[union-attr]
-               Review.updated_by_staff_id == viewer.person.id)  # type: ignore[union-attr]
-        .order_by(Review.updated_at.desc()).limit(1)
+        select(Review)
+        .join(Pupil, Pupil.id == Review.pupil_id)
+        .where(
+            Review.status == ReviewStatus.in_progress,
+            Pupil.school_id == viewer.person.school_id,  # type: ignore[union-attr]
+            Review.updated_by_staff_id == viewer.person.id,
+        )  # type: ignore[union-attr]
+        .order_by(Review.updated_at.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -212,8 +307,14 @@ def add_note(session: Session, viewer: Viewer, review_id: int, text: str) -> Rev
     review = _editable(session, viewer, review_id, "note_review")
     note = ReviewNote(review_id=review.id, staff_id=viewer.person.id, channel=viewer.channel, text=text)  # type: ignore[union-attr]
     session.add(note)
-    audit(session, channel=viewer.channel, actor=viewer.person, action="note_review", allowed=True,
-          pupil_id=review.pupil_id)
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="note_review",
+        allowed=True,
+        pupil_id=review.pupil_id,
+    )
     session.flush()
     return note
 
@@ -234,8 +335,15 @@ def complete(session: Session, viewer: Viewer, review_id: int, today: Optional[d
             target.next_steps = next_step_words(row)
     if review.next_review_date and review.decision != ReviewDecision.no_longer_needed:
         session.add(Review(pupil_id=review.pupil_id, plan_id=review.plan_id, scheduled_for=review.next_review_date))
-    audit(session, channel=viewer.channel, actor=viewer.person, action="complete_review", allowed=True,
-          pupil_id=review.pupil_id, detail=review.decision.value if review.decision else "no decision")
+    audit(
+        session,
+        channel=viewer.channel,
+        actor=viewer.person,
+        action="complete_review",
+        allowed=True,
+        pupil_id=review.pupil_id,
+        detail=review.decision.value if review.decision else "no decision",
+    )
     session.flush()
     return review
 
@@ -249,7 +357,11 @@ def next_step_words(row: ReviewTarget) -> Optional[str]:
     if row.next_step == NextStep.different_provision:
         parts = [row.provision_who, row.provision_what, row.provision_when, row.provision_how_often]
         described = ", ".join(part for part in parts if part)
-        return f"Keep the target with different support: {described}." if described else "Keep the target with different support."
+        return (
+            f"Keep the target with different support: {described}."
+            if described
+            else "Keep the target with different support."
+        )
     return None
 
 
@@ -268,12 +380,16 @@ def latest_held(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Hel
     if pupil is None:
         return None
     review = session.execute(
-        select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.held)
-        .order_by(Review.held_on.desc(), Review.id.desc()).limit(1)
+        select(Review)
+        .where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.held)
+        .order_by(Review.held_on.desc(), Review.id.desc())
+        .limit(1)
         .options(selectinload(Review.targets))
     ).scalar_one_or_none()
     booked = session.execute(
-        select(Review.scheduled_for).where(Review.pupil_id == pupil_id, Review.status != ReviewStatus.held)
-        .order_by(Review.scheduled_for).limit(1)
+        select(Review.scheduled_for)
+        .where(Review.pupil_id == pupil_id, Review.status != ReviewStatus.held)
+        .order_by(Review.scheduled_for)
+        .limit(1)
     ).scalar_one_or_none()
     return HeldReview(pupil.first_name, review, booked)

@@ -16,6 +16,7 @@ account links and the audit trail say "socketio") with four changes:
   an empty or overlong message gets a kind reply, and a failed turn gets "please
   send it again in a moment".
 """
+
 from __future__ import annotations
 
 import logging

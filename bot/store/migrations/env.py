@@ -1,4 +1,5 @@
 """Alembic environment: migrates the database named in the Alembic config."""
+
 from __future__ import annotations
 
 from alembic import context
