@@ -47,13 +47,13 @@ validate: $(VENV)/.installed ## Check the training data and domain
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 
 run: train ## Set up everything and run the assistant (Ctrl-C stops it)
-	$(PY) -m bot.run
+	$(PY) -m bot.ops.run
 
 scaled: train ## Run the scaled deployment: Rasa and action servers behind nginx, on PostgreSQL and Redis
-	$(PY) -m bot.deploy
+	$(PY) -m bot.ops.deploy
 
 stop: ## Stop an assistant started with `make run` in another terminal
-	@$(PY) -m bot.run --stop
+	@$(PY) -m bot.ops.run --stop
 
 test: train ## Run the whole test suite
 	$(PY) -m pytest

@@ -3,7 +3,7 @@
 "new plan for Amy", "update Amy's plan" or "carry on with Amy's plan" opens
 the pupil's draft (one per pupil, in the store) and starts ``plan_form``.
 Every message during the form goes to ``validate_plan_form``, which lets the
-walker (bot/plans/walker.py) read it, saves any answer to the draft at once
+walker (bot/core/walker.py) read it, saves any answer to the draft at once
 and puts the next question in ``plan_prompt`` for ``action_ask_plan_answer``.
 The walk's position is kept with the draft, not in the conversation, so it
 survives restarts and moves between channels.
@@ -23,17 +23,17 @@ from actions.records import (
     HOW_TO_LINK,
     links_codes_first,
     button_pupil_id,
-    document_links,
+    document_addresses,
     in_thread,
     school_name,
     store_guard,
     viewer_of,
 )
 from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
-from bot import dates
-from bot.plans import walker
-from bot.plans.sections import TOTAL_SECTIONS
-from bot.store import documents, drafts, records
+from bot.core import dates
+from bot.core import walker
+from bot.core.plan_template import TOTAL_SECTIONS
+from bot.store import document_links, drafts, records
 from bot.store.db import sessions
 from bot.store.models import SupportPlan
 
@@ -234,12 +234,12 @@ class PlanRecording(Recording):
 
     def finish(self, session: Any, viewer: records.Viewer, document_id: int, name: str) -> list[str]:
         agreed = drafts.agree(session, viewer, document_id)
-        token = documents.issue_link(session, viewer, agreed.id)
+        token = document_links.issue_link(session, viewer, agreed.id)
         return [
             f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
             f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}.",
-            f"The printable plan, to share with the parents: {document_links(token)}. The link works for "
-            f"{documents.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
+            f"The printable plan, to share with the parents: {document_addresses(token)}. The link works for "
+            f"{document_links.LINK_LIFETIME.days} days; linked parents can also ask me for it.",
         ]
 
     def summary(self, loaded: Loaded) -> str:

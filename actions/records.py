@@ -22,8 +22,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
-from bot import dates, settings
-from bot.store import accounts, documents, names, records
+from bot.core import dates
+from bot import settings
+from bot.store import accounts, document_links, records
+from bot.core import names
 from bot.store.db import sessions
 from bot.store.models import AreaOfNeed, LevelOfNeed, Parent, Pupil, Staff, TargetProgress
 
@@ -601,7 +603,7 @@ class ActionReviewsDue(Action):
         return []
 
 
-def document_links(token: str) -> str:
+def document_addresses(token: str) -> str:
     base = f"{settings.public_url()}/documents/{token}"
     return f"{base}.pdf (or as a web page: {base}.html)"
 
@@ -619,11 +621,11 @@ class ActionPlanDocument(PupilLookup):
     def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
         if record.plan is None:
             return _no_plan(record)
-        token = documents.issue_link(session, viewer, record.plan.id)
+        token = document_links.issue_link(session, viewer, record.plan.id)
         if token is None:
             return _no_plan(record)
         return (
             f"Here is {record.pupil.first_name}'s plan (version {record.plan.version}) to read or print: "
-            f"{document_links(token)}. The link is private to you and works for "
-            f"{documents.LINK_LIFETIME.days} days."
+            f"{document_addresses(token)}. The link is private to you and works for "
+            f"{document_links.LINK_LIFETIME.days} days."
         )

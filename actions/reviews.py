@@ -25,17 +25,17 @@ from actions.records import (
     links_codes_first,
     PupilLookup,
     button_pupil_id,
-    document_links,
+    document_addresses,
     in_thread,
     school_name,
     store_guard,
     viewer_of,
 )
 from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
-from bot import dates
-from bot.plans.walker import Turn
-from bot.reviews.sections import ACHIEVED, DECISIONS, NEXT_STEPS, REVIEW_WALK, TOTAL_SECTIONS
-from bot.store import documents, records, reviews
+from bot.core import dates
+from bot.core.walker import Turn
+from bot.core.review_template import ACHIEVED, DECISIONS, NEXT_STEPS, REVIEW_WALK, TOTAL_SECTIONS
+from bot.store import document_links, records, reviews
 from bot.store.db import sessions
 from bot.store.models import Review, ReviewDecision
 
@@ -450,12 +450,12 @@ class ActionEvidenceSummary(PupilLookup):
 
     def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
         name = record.pupil.first_name
-        token = documents.issue_evidence_link(session, viewer, record.pupil.id)
+        token = document_links.issue_evidence_link(session, viewer, record.pupil.id)
         if token is None:
             return f"I can't make that document for {name}."
         return (
             f"Here is the evidence summary for {name}: every cycle of assess, plan, do and review, with needs, "
             f"provision, targets, outcomes, professionals, dates and parents' views, ready to go with a request for an "
-            f"EHC needs assessment: {document_links(token)}. The link is private to you and works for "
-            f"{documents.LINK_LIFETIME.days} days."
+            f"EHC needs assessment: {document_addresses(token)}. The link is private to you and works for "
+            f"{document_links.LINK_LIFETIME.days} days."
         )

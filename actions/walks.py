@@ -23,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 import knowledge
 from actions.common import current_council
 from actions.records import StoreUnavailable, in_thread, viewer_of
-from bot.plans.walker import YES, Turn, Walk, is_command
+from bot.core.walker import YES, Turn, Walk, is_command
 from bot.store import drafts
 from bot.store.db import sessions
 from bot.store.records import Viewer

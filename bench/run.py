@@ -219,7 +219,7 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
 
 
 def scaled(long_turns: int, rasa: int = 2, actions: int = 2) -> dict[str, Any]:
-    """The scaled deployment (bot/deploy.py) on the machine's PostgreSQL and Redis, through nginx."""
+    """The scaled deployment (bot/ops/deploy.py) on the machine's PostgreSQL and Redis, through nginx."""
     texts = questions()
     results: dict[str, Any] = {
         "layout": f"{rasa} Rasa servers, {actions} action servers, nginx",

@@ -55,7 +55,7 @@ def state_dir() -> Path:
     return Path(os.environ.get("SEN_STATE_DIR", PROJECT_ROOT / "var"))
 
 
-# The Telegram app (bot/telegram_app.py); its token and the Bot API's address are further down.
+# The Telegram app (bot/telegram/app.py); its token and the Bot API's address are further down.
 
 
 def telegram_webhook_url() -> str:

@@ -1,4 +1,4 @@
-"""The scaled deployment (bot/deploy.py) as a subprocess, for tests and the bench."""
+"""The scaled deployment (bot/ops/deploy.py) as a subprocess, for tests and the bench."""
 
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def start(
     timeout: float = 420,
     **extra_env: str,
 ) -> Deployment:
-    """Start ``python -m bot.deploy`` on free ports and wait until every part answers."""
+    """Start ``python -m bot.ops.deploy`` on free ports and wait until every part answers."""
     state_dir.mkdir(parents=True, exist_ok=True)
     public, proxy, web = servers.free_port(), servers.free_port(), servers.free_port()
     env = servers.base_env(
@@ -125,7 +125,7 @@ def start(
     log = state_dir / "deploy.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [str(servers.BIN / "python"), "-m", "bot.deploy"],
+            [str(servers.BIN / "python"), "-m", "bot.ops.deploy"],
             cwd=servers.ROOT,
             env=env,
             stdout=output,

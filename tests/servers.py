@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bot import settings
-from bot.run import Service, wait_until_healthy
+from bot.ops.run import Service, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "sen-support.tar.gz"
-TRACKER_STORE = "bot.tracker_store.SessionTrackerStore"
+TRACKER_STORE = "bot.rasa_server.tracker_store.SessionTrackerStore"
 
 
 def free_port() -> int:

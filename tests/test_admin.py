@@ -10,7 +10,7 @@ from typing import Iterator
 import pytest
 from sqlalchemy import select
 
-from bot import admin
+from bot.ops import admin
 from bot.store import accounts
 from bot.store.db import make_engine, sessions
 from bot.store.models import AuditEvent, Pupil
@@ -104,7 +104,7 @@ def test_seed_demo_once_and_codes_each_time(database: str) -> None:
 def test_the_command_line_entry_point(tmp_path: Path) -> None:
     env = base_env(DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", SEN_STATE_DIR=str(tmp_path))
     ok = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.admin", "seed-demo"],
+        [str(BIN / "python"), "-m", "bot.ops.admin", "seed-demo"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -113,7 +113,7 @@ def test_the_command_line_entry_point(tmp_path: Path) -> None:
     )
     assert ok.returncode == 0 and "Staff code for the SENCO" in ok.stdout
     bad = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.admin", "staff-code", "4242"],
+        [str(BIN / "python"), "-m", "bot.ops.admin", "staff-code", "4242"],
         cwd=ROOT,
         env=env,
         capture_output=True,

@@ -18,9 +18,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 import knowledge
-from bot import admin, dates, web
-from bot.plans.evidence_document import TITLE, evidence_html, evidence_pdf
-from bot.store import demo, documents, evidence, records
+from bot.ops import admin
+from bot.core import dates
+from bot.web import server as web_server
+from bot.documents.evidence import TITLE, evidence_html, evidence_pdf
+from bot.store import demo, document_links, evidence, records
 from bot.store.accounts import Person
 from bot.store.db import sessions
 from bot.store.models import (
@@ -260,7 +262,7 @@ def test_only_the_school_and_the_linked_parents_may_read_it(
     with factory.begin() as session:
         viewer = _viewer(session, school, who)
         history = evidence.read_history(session, viewer, pupil_id)
-        token = documents.issue_evidence_link(session, viewer, pupil_id)
+        token = document_links.issue_evidence_link(session, viewer, pupil_id)
     assert (history is not None) == allowed and (token is not None) == allowed
     if allowed:
         assert len(history.cycles) == 3
@@ -339,7 +341,7 @@ def test_a_pupil_with_no_plan_gets_a_short_honest_summary(
 
 
 async def _get(path: str) -> tuple[int, Any, bytes]:
-    async with TestClient(TestServer(web.make_app())) as client:
+    async with TestClient(TestServer(web_server.make_app())) as client:
         response = await client.get(path)
         return response.status, response.headers, await response.read()
 
@@ -349,14 +351,14 @@ def _issue(url: str, who: str = "staff", now: Optional[dt.datetime] = None) -> t
         school = demo.find_demo(session)
         pupil_id = _oscar_id(session)
         viewer = _staff(school) if who == "staff" else _oscars_parent(session)
-        return documents.issue_evidence_link(session, viewer, pupil_id, now=now), pupil_id
+        return document_links.issue_evidence_link(session, viewer, pupil_id, now=now), pupil_id
 
 
 async def test_an_evidence_link_opens_as_html_and_pdf(store: dict[str, Any]) -> None:
     token, _ = _issue(store["url"])
     status, headers, body = await _get(f"/documents/{token}.html")
     assert status == 200 and headers["Cache-Control"] == "no-store"
-    assert headers["Content-Security-Policy"] == web.SECURITY_HEADERS["Content-Security-Policy"]
+    assert headers["Content-Security-Policy"] == web_server.SECURITY_HEADERS["Content-Security-Policy"]
     page = body.decode()
     assert TITLE in page and "Oscar Bellamy" in page and "Cycle 3: plan version 3" in page
     status, headers, body = await _get(f"/documents/{token}.pdf")
@@ -369,7 +371,7 @@ async def test_an_evidence_link_opens_as_html_and_pdf(store: dict[str, Any]) -> 
 
 async def test_expired_unknown_and_withdrawn_links_get_the_kind_page(store: dict[str, Any]) -> None:
     expired, pupil_id = _issue(
-        store["url"], now=dt.datetime.utcnow() - documents.LINK_LIFETIME - dt.timedelta(minutes=1)
+        store["url"], now=dt.datetime.utcnow() - document_links.LINK_LIFETIME - dt.timedelta(minutes=1)
     )
     parents, _ = _issue(store["url"], who="parent")
     assert (await _get(f"/documents/{parents}.html"))[0] == 200
@@ -397,9 +399,9 @@ async def test_plan_links_still_open_the_plan(store: dict[str, Any]) -> None:
     with sessions(store["url"]).begin() as session:
         school = demo.find_demo(session)
         plan = records.current_plan(session, school.parent_pupil_id)
-        token = documents.issue_link(session, _staff(school), plan.id)
+        token = document_links.issue_link(session, _staff(school), plan.id)
     with sessions(store["url"]).begin() as session:
-        assert documents.open_link(session, token).id == plan.id
+        assert document_links.open_link(session, token).id == plan.id
     status, headers, body = await _get(f"/documents/{token}.html")
     assert status == 200 and b"Special Educational Needs (SEN) Support Plan" in body and b"Amy Carter" in body
     assert TITLE.encode() not in body
@@ -413,7 +415,7 @@ def test_the_admin_command_prints_a_link_for_a_member_of_staff(store: dict[str, 
     printed = admin.run(["evidence-link", "--pupil-id", str(pupil_id), "--staff-id", str(school.senco_id)])
     token = re.search(r"/documents/([\w-]+)\.pdf", printed).group(1)
     with sessions(store["url"]).begin() as session:
-        opened = documents.open_link(session, token)
+        opened = document_links.open_link(session, token)
         assert isinstance(opened, evidence.History) and opened.pupil.id == pupil_id
         (made,) = session.execute(select(AuditEvent).where(AuditEvent.action == "link_evidence_document")).scalars()
         assert (made.actor_kind, made.actor_id, made.channel, made.pupil_id) == (

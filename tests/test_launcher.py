@@ -16,14 +16,14 @@ from typing import Iterator
 
 import pytest
 
-from bot import run
+from bot.ops import run
 from bot.store import migrate
 from tests.servers import BIN, ROOT, base_env, free_port, say
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [str(BIN / "python"), "-m", "bot.run"],
+        [str(BIN / "python"), "-m", "bot.ops.run"],
         cwd=ROOT,
         env=env,
         text=True,
@@ -90,7 +90,7 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
         assert "parent or carer of Amy" in linked[0]["text"]
 
         second = subprocess.run(
-            [str(BIN / "python"), "-m", "bot.run"],
+            [str(BIN / "python"), "-m", "bot.ops.run"],
             cwd=ROOT,
             env=launcher_env,
             capture_output=True,
@@ -121,7 +121,7 @@ def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
         holder.bind(("127.0.0.1", int(launcher_env["RASA_PORT"])))
         holder.listen()
         result = subprocess.run(
-            [str(BIN / "python"), "-m", "bot.run"],
+            [str(BIN / "python"), "-m", "bot.ops.run"],
             cwd=ROOT,
             env=launcher_env,
             capture_output=True,
@@ -135,7 +135,7 @@ def test_busy_port_is_reported_clearly(launcher_env: dict[str, str]) -> None:
 def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]) -> None:
     env = dict(launcher_env, SEN_COUNCIL="atlantis")
     result = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.run"],
+        [str(BIN / "python"), "-m", "bot.ops.run"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -148,7 +148,7 @@ def test_unknown_council_is_refused_before_starting(launcher_env: dict[str, str]
 
 def test_stop_with_nothing_running_says_so(launcher_env: dict[str, str]) -> None:
     result = subprocess.run(
-        [str(BIN / "python"), "-m", "bot.run", "--stop"],
+        [str(BIN / "python"), "-m", "bot.ops.run", "--stop"],
         cwd=ROOT,
         env=launcher_env,
         capture_output=True,

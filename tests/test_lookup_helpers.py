@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from actions.records import find_code
-from bot import dates
-from bot.store import names
+from bot.core import dates
+from bot.core import names
 
 PUPILS = [
     names.Candidate(1, "Amy", "Carter"),

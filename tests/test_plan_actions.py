@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import dates
+from bot.core import dates
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, SupportPlan
 from tests.walk_chat import Chat
@@ -21,7 +21,7 @@ def _pdf_text(html: str) -> str:
 
     from pypdf import PdfReader
 
-    from bot.plans.document import plan_pdf
+    from bot.documents.plan import plan_pdf
 
     reader = PdfReader(io.BytesIO(plan_pdf(html)))
     return "".join("".join(page.extract_text().split()) for page in reader.pages)
@@ -88,9 +88,9 @@ async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> No
     assert chat.result == "agreed"
     assert "version 1 is now Finley's agreed plan" in replies[0]
     assert replies[1].startswith("The printable plan, to share with the parents: http://localhost:")
-    from bot import web
+    from bot.web import server as web_server
 
-    html = web.render(replies[1].split("/documents/")[1].split(".pdf")[0])
+    html = web_server.render(replies[1].split("/documents/")[1].split(".pdf")[0])
     assert "Finley Shaw" in html and "Funny, loves football" in html and "Parents were told of this plan on" in html
     text = _pdf_text(html)
     for answer in ANSWERS[3:21] + [

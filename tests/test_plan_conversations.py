@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import dates, web
+from bot.core import dates
+from bot.web import server as web_server
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, Pupil, SupportPlan
 from tests import servers
@@ -102,7 +103,7 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(
     agreed = assistant.say(phone, "agree")
     assert "version 1 is now Finley's agreed plan" in agreed
     token = agreed.split("/documents/")[1].split(".pdf")[0]
-    text = _pdf_text(web.render(token))
+    text = _pdf_text(web_server.render(token))
     for answer in ANSWERS[3:21] + [
         "Mrs Priya Ashdown",
         dates.long_date(REVIEW),

@@ -8,8 +8,8 @@ import io
 from pypdf import PdfReader
 from sqlalchemy.orm import sessionmaker
 
-from bot import dates
-from bot.plans.document import plan_html, plan_pdf
+from bot.core import dates
+from bot.documents.plan import plan_html, plan_pdf
 from bot.store import demo, records
 
 
@@ -63,7 +63,7 @@ def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) ->
 
     from sqlalchemy import select
 
-    from bot.store import documents
+    from bot.store import document_links
     from bot.store.accounts import Person
     from bot.store.models import AuditEvent, PlanStatus, SupportPlan
 
@@ -76,18 +76,18 @@ def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) ->
         staff = records.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
         parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
         other = records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
-        staff_token = documents.issue_link(session, staff, plan.id)
-        parent_token = documents.issue_link(session, parent, plan.id)
-        assert documents.issue_link(session, staff, draft.id) is not None, "staff may print a draft"
-        assert documents.issue_link(session, parent, draft.id) is None, "parents see agreed plans only"
-        assert documents.issue_link(session, other, plan.id) is None
-        assert documents.issue_link(session, records.Viewer(None, "rest"), plan.id) is None
+        staff_token = document_links.issue_link(session, staff, plan.id)
+        parent_token = document_links.issue_link(session, parent, plan.id)
+        assert document_links.issue_link(session, staff, draft.id) is not None, "staff may print a draft"
+        assert document_links.issue_link(session, parent, draft.id) is None, "parents see agreed plans only"
+        assert document_links.issue_link(session, other, plan.id) is None
+        assert document_links.issue_link(session, records.Viewer(None, "rest"), plan.id) is None
     assert staff_token and parent_token and staff_token != parent_token and len(staff_token) >= 40
     with factory.begin() as session:
-        assert documents.open_link(session, parent_token).id == plan.id
-        assert documents.open_link(session, parent_token[:-1] + "x") is None
-        later = dt.datetime.utcnow() + documents.LINK_LIFETIME + dt.timedelta(minutes=1)
-        assert documents.open_link(session, staff_token, now=later) is None
+        assert document_links.open_link(session, parent_token).id == plan.id
+        assert document_links.open_link(session, parent_token[:-1] + "x") is None
+        later = dt.datetime.utcnow() + document_links.LINK_LIFETIME + dt.timedelta(minutes=1)
+        assert document_links.open_link(session, staff_token, now=later) is None
     with factory() as session:
         events = session.execute(
             select(AuditEvent.action, AuditEvent.allowed)

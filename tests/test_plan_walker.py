@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from bot.plans import walker
-from bot.plans.sections import TOTAL_SECTIONS
-from bot.plans.smart import check_outcome, parse_provision
+from bot.core import walker
+from bot.core.plan_template import TOTAL_SECTIONS
+from bot.core.smart import check_outcome, parse_provision
 
 TODAY = dt.date(2026, 11, 23)  # a Monday
 

@@ -15,7 +15,7 @@ from actions.conversation import ActionShowMenu
 from actions.faq import ActionAnswerQuestion, ActionTellMore
 from actions.plans import ActionStartPlan
 from actions.reviews import ActionReviewNote, ActionStartReview
-from bot import dates
+from bot.core import dates
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
 from tests.conftest import make_tracker
@@ -311,7 +311,7 @@ async def test_a_code_the_classifier_missed_still_links(store: dict[str, Any], a
 
 
 async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, Any]) -> None:
-    from bot import web
+    from bot.web import server as web_server
 
     await _link(store, store["codes"].parent_code, "parent-doc")
     messages, _ = await _say(
@@ -320,13 +320,13 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
     text = messages[0]["text"]
     assert text.startswith("Here is Amy's plan (version 1) to read or print: http://localhost:")
     token = text.split("/documents/")[1].split(".pdf")[0]
-    html = web.render(token)
+    html = web_server.render(token)
     assert "Amy Carter" in html and "Kind to others" in html
     messages, _ = await _say(
         record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document"
     )
     assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
-    assert web.render("not-a-real-token") is None
+    assert web_server.render("not-a-real-token") is None
 
 
 @pytest.mark.parametrize(

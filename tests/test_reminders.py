@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import sessionmaker
 
-from bot import admin, dates
+from bot.ops import admin
+from bot.core import dates
 from bot.store import accounts, demo, migrate, push, reminders
 from bot.store.db import engine_for, make_engine, sessions
 from bot.store.models import (
@@ -440,7 +441,7 @@ def _start_schedule(url: str, api: BotApiStandIn, log: Path) -> subprocess.Popen
     env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "python"), "-m", "bot.reminders", "--every", "0.2", "--batch", "8"],
+            [str(BIN / "python"), "-m", "bot.ops.reminders", "--every", "0.2", "--batch", "8"],
             cwd=ROOT,
             env=env,
             stdout=out,
@@ -554,7 +555,7 @@ def test_the_demo_senco_gets_a_reminder_on_telegram(tmp_path: Path, monkeypatch:
     with BotApiStandIn() as api:
         env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
         result = subprocess.run(
-            [str(BIN / "python"), "-m", "bot.reminders", "--once"],
+            [str(BIN / "python"), "-m", "bot.ops.reminders", "--once"],
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -611,7 +612,7 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
 
 
 def test_the_launcher_runs_the_schedule_and_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import run
+    from bot.ops import run
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     migrate.upgrade(url)

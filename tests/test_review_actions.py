@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import reviews as review_actions
-from bot import dates
+from bot.core import dates
 from bot.store import accounts, demo
 from bot.store.db import sessions
 from bot.store.models import (
@@ -272,7 +272,7 @@ async def test_two_staff_in_one_review_and_an_assessment_outcome(store: dict[str
 
 
 async def test_evidence_summary_by_chat_for_a_pupil_with_three_cycles(store: dict[str, Any]) -> None:
-    from bot import web
+    from bot.web import server as web_server
 
     senco = "senco-evidence"
     await Chat(store, senco).link(store["codes"].staff_code)
@@ -281,7 +281,7 @@ async def test_evidence_summary_by_chat_for_a_pupil_with_three_cycles(store: dic
     )
     assert replies[0].startswith("Here is the evidence summary for Oscar: every cycle of assess, plan, do and review")
     token = replies[0].split("/documents/")[1].split(".pdf")[0]
-    html = web.render(token)
+    html = web_server.render(token)
     assert "Oscar Bellamy" in html and html.count("Cycle 3") >= 1 and "s36(8)" in html
 
     parent = "parent-evidence"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot import dates
+from bot.core import dates
 from tests.conftest import demo_codes
 from tests.servers import say
 

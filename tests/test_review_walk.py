@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Optional
 
-from bot import dates
-from bot.plans.walker import Turn
-from bot.reviews.sections import REVIEW_WALK, TOTAL_SECTIONS, review_sequence
+from bot.core import dates
+from bot.core.walker import Turn
+from bot.core.review_template import REVIEW_WALK, TOTAL_SECTIONS, review_sequence
 
 TODAY = dt.date(2026, 11, 23)
 TARGETS = {

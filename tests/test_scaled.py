@@ -1,4 +1,4 @@
-"""The scaled deployment (bot/deploy.py) on the machine's PostgreSQL and Redis, behind nginx.
+"""The scaled deployment (bot/ops/deploy.py) on the machine's PostgreSQL and Redis, behind nginx.
 
 Two Rasa servers and two action servers share one PostgreSQL database and a
 Redis lock store. The tests: one conversation alternating between the two Rasa
@@ -30,7 +30,7 @@ import redis
 from sqlalchemy import select
 
 from bench.run import questions as question_texts
-from bot import rasa_channels
+from bot.rasa_server import channels
 from bot.store.db import sessions
 from bot.store.models import Pupil, SupportPlan
 from tests import conftest, deployment
@@ -38,7 +38,7 @@ from tests import telegram_standin as tg
 from tests.deployment import Deployment, text_of
 from tests.test_plan_actions import ANSWERS
 
-TRY_AGAIN = rasa_channels.TRY_AGAIN
+TRY_AGAIN = channels.TRY_AGAIN
 
 
 @pytest.fixture(scope="session")
@@ -236,9 +236,9 @@ async def test_web_chats_over_socketio_long_polling_through_nginx(scaled: Deploy
 @pytest.mark.parametrize(
     "message, expected",
     [
-        ("", rasa_channels.EMPTY),
-        ("   \n\t ", rasa_channels.EMPTY),
-        ("x" * 6000, rasa_channels.TOO_LONG),
+        ("", channels.EMPTY),
+        ("   \n\t ", channels.EMPTY),
+        ("x" * 6000, channels.TOO_LONG),
         ("what is sen support? " * 200, ""),
         ("😀😀 what is sen support 🙏", "Source:"),
         ("ما هو دعم الاحتياجات التعليمية الخاصة؟", ""),
@@ -411,7 +411,7 @@ def test_a_database_restarted_mid_conversation_loses_no_saved_answer(scaled: Dep
 
 
 def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path: Path) -> None:
-    from bot import deploy
+    from bot.ops import deploy
 
     layout = deploy.Layout(
         public_port=8181,
@@ -434,7 +434,7 @@ def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path:
 
 
 def test_the_deployment_reads_its_stores_from_two_urls(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import deploy
+    from bot.ops import deploy
 
     monkeypatch.setenv("SEN_REDIS_PREFIX", "schoolsA1")
     values = deploy.store_environment("postgresql://sen:secret@db.example:6543/plans", "redis://cache.example:6380/2")

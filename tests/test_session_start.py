@@ -88,7 +88,7 @@ async def test_a_store_failure_leaves_the_conversation_working(
 async def test_many_reminders_come_as_a_few_and_a_count(store: dict[str, Any]) -> None:
     import datetime as dt
 
-    from bot import dates
+    from bot.core import dates
     from bot.store.models import Pupil, Review
 
     with sessions(store["url"]).begin() as session:

@@ -26,8 +26,9 @@ import pytest
 from aiohttp import web
 
 import knowledge
-from bot import run, telegram_app
-from bot.telegram_app import (
+from bot.ops import run
+from bot.telegram import app as telegram_app
+from bot.telegram.app import (
     CHOSEN,
     HELP_TEXT,
     KEY_PREFIX,
@@ -198,29 +199,29 @@ def test_long_payloads_get_a_short_key_per_chat() -> None:
 
 
 def test_the_app_never_imports_rasa() -> None:
-    code = "import sys, bot.telegram_app; sys.exit(any(m == 'rasa' or m.startswith('rasa.') for m in sys.modules))"
+    code = "import sys, bot.telegram.app; sys.exit(any(m == 'rasa' or m.startswith('rasa.') for m in sys.modules))"
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
 def test_the_app_and_the_channel_agree_on_the_secret_header() -> None:
-    from bot import rasa_channels
+    from bot.rasa_server import channels
 
-    assert telegram_app.BRIDGE_SECRET_HEADER == rasa_channels.SECRET_HEADER
-    assert telegram_app.BRIDGE_PATH == f"/webhooks/{rasa_channels.TelegramBridgeInput.name()}/webhook"
+    assert telegram_app.BRIDGE_SECRET_HEADER == channels.SECRET_HEADER
+    assert telegram_app.BRIDGE_PATH == f"/webhooks/{channels.TelegramBridgeInput.name()}/webhook"
 
 
 def test_with_no_secret_configured_the_bridge_refuses_everything(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot import rasa_channels
+    from bot.rasa_server import channels
 
     class Request:
         def __init__(self, secret: str) -> None:
-            self.headers = {rasa_channels.SECRET_HEADER: secret}
+            self.headers = {channels.SECRET_HEADER: secret}
 
-    monkeypatch.delenv(rasa_channels.SECRET_ENV, raising=False)
-    unset = rasa_channels.TelegramBridgeInput.from_credentials(None)
+    monkeypatch.delenv(channels.SECRET_ENV, raising=False)
+    unset = channels.TelegramBridgeInput.from_credentials(None)
     assert not unset.authorised(Request("")) and not unset.authorised(Request("anything"))
-    monkeypatch.setenv(rasa_channels.SECRET_ENV, "from-the-environment")
-    configured = rasa_channels.TelegramBridgeInput.from_credentials(None)
+    monkeypatch.setenv(channels.SECRET_ENV, "from-the-environment")
+    configured = channels.TelegramBridgeInput.from_credentials(None)
     assert configured.authorised(Request("from-the-environment")) and not configured.authorised(Request("from-the"))
 
 

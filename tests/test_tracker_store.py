@@ -1,4 +1,4 @@
-"""The tracker store (bot/tracker_store.py) on SQLite and PostgreSQL, and the channels' guard."""
+"""The tracker store (bot/rasa_server/tracker_store.py) on SQLite and PostgreSQL, and the channels' guard."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_channels
-from bot.tracker_store import SessionTrackerStore, TrackerStoreUnavailable, expose_failures, session_length
+from bot.rasa_server import channels
+from bot.rasa_server.tracker_store import SessionTrackerStore, TrackerStoreUnavailable, expose_failures, session_length
 from tests import conftest, servers
 
 
@@ -186,7 +186,7 @@ def test_failures_are_no_longer_hidden_by_rasas_fail_safe(domain: Domain, tmp_pa
 
 def run_guarded(handler: Any, text: str) -> list[str]:
     output = CollectingOutputChannel()
-    asyncio.run(rasa_channels.guarded(handler)(UserMessage(text, output, "someone", input_channel="rest")))
+    asyncio.run(channels.guarded(handler)(UserMessage(text, output, "someone", input_channel="rest")))
     return [message.get("text") for message in output.messages]
 
 
@@ -197,9 +197,9 @@ def test_the_guard_answers_bad_input_kindly_without_reaching_the_assistant() -> 
         reached.append(message.text)
         await message.output_channel.send_response(message.sender_id, {"text": "an answer"})
 
-    assert run_guarded(assistant, "   \n ") == [rasa_channels.EMPTY]
-    assert run_guarded(assistant, "\x00\x01") == [rasa_channels.EMPTY]
-    assert run_guarded(assistant, "a" * (rasa_channels.MAX_MESSAGE + 1)) == [rasa_channels.TOO_LONG]
+    assert run_guarded(assistant, "   \n ") == [channels.EMPTY]
+    assert run_guarded(assistant, "\x00\x01") == [channels.EMPTY]
+    assert run_guarded(assistant, "a" * (channels.MAX_MESSAGE + 1)) == [channels.TOO_LONG]
     assert reached == []
     assert run_guarded(assistant, "what is sen\x00 support? 🙂 <b>bold</b> مرحبا") == ["an answer"]
     assert reached == ["what is sen support? 🙂 <b>bold</b> مرحبا"]
@@ -213,8 +213,8 @@ def test_the_guard_turns_failures_and_silence_into_try_again() -> None:
     async def silent(message: UserMessage) -> None:
         return None
 
-    assert run_guarded(broken, "hello") == ["half an answer", rasa_channels.TRY_AGAIN]
-    assert run_guarded(silent, "hello") == [rasa_channels.TRY_AGAIN]
+    assert run_guarded(broken, "hello") == ["half an answer", channels.TRY_AGAIN]
+    assert run_guarded(silent, "hello") == [channels.TRY_AGAIN]
 
 
 def test_action_server_replies_are_still_validated_without_checking_the_schema_each_time(
@@ -224,10 +224,10 @@ def test_action_server_replies_are_still_validated_without_checking_the_schema_e
     from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
 
-    from bot import rasa_tuning
+    from bot.rasa_server import tuning
 
-    rasa_tuning.apply()
-    rasa_tuning.action_reply_validator()  # the schema is checked once, when its validator is made
+    tuning.apply()
+    tuning.action_reply_validator()  # the schema is checked once, when its validator is made
     schema_checks: list[int] = []
     cls = validator_for(RemoteAction.action_response_format_spec())
     monkeypatch.setattr(cls, "check_schema", classmethod(lambda _cls, schema, **kw: schema_checks.append(1)))
@@ -241,9 +241,9 @@ def test_action_server_replies_are_still_validated_without_checking_the_schema_e
 def test_event_classes_are_found_by_name_as_before() -> None:
     from rasa.shared.core.events import Event
 
-    from bot import rasa_tuning
+    from bot.rasa_server import tuning
 
-    rasa_tuning.apply()
+    tuning.apply()
     assert Event.resolve_by_type("user") is UserUttered and Event.resolve_by_type("user") is UserUttered
     assert Event.resolve_by_type("session_started") is SessionStarted
     assert Event.resolve_by_type("no_such_event", default=BotUttered) is BotUttered

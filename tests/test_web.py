@@ -9,7 +9,7 @@ from typing import Iterator
 
 import pytest
 
-from bot.store import documents, records
+from bot.store import document_links, records
 from bot.store.accounts import Person
 from bot.store.db import sessions
 from tests import servers
@@ -22,7 +22,7 @@ def web_server(tmp_path: Path) -> Iterator[tuple[int, str]]:
     port = servers.free_port()
     service = servers.start(
         "web server",
-        [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
+        [str(servers.BIN / "python"), "-m", "bot.web.server", "--port", str(port)],
         f"http://127.0.0.1:{port}/health",
         tmp_path / "web.log",
         servers.base_env(DATABASE_URL=store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY),
@@ -47,7 +47,7 @@ def test_a_link_opens_the_plan_as_pdf_and_html(web_server: tuple[int, str]) -> N
         school = demo.find_demo(session)
         plan = records.current_plan(session, school.parent_pupil_id)
         parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
-        token = documents.issue_link(session, parent, plan.id)
+        token = document_links.issue_link(session, parent, plan.id)
     status, headers, body = _get(f"http://127.0.0.1:{port}/documents/{token}.pdf")
     assert status == 200 and headers["Content-Type"] == "application/pdf" and body.startswith(b"%PDF")
     assert headers["Cache-Control"] == "no-store"

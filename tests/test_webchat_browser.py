@@ -64,7 +64,7 @@ def chat_url(rasa_sqlite: int, demo_store: str, server_logs: Path) -> Iterator[s
     port = servers.free_port()
     service = servers.start(
         "web server",
-        [str(servers.BIN / "python"), "-m", "bot.web", "--port", str(port)],
+        [str(servers.BIN / "python"), "-m", "bot.web.server", "--port", str(port)],
         f"http://127.0.0.1:{port}/health",
         server_logs / f"web-{port}.log",
         servers.base_env(DATABASE_URL=demo_store, SEN_IDENTITY_KEY=TEST_IDENTITY_KEY, RASA_PORT=str(rasa_sqlite)),

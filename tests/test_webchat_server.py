@@ -10,7 +10,7 @@ from typing import Any, AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot import web
+from bot.web import server as web_server
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ async def client(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[TestClient]:
     monkeypatch.setenv("SEN_COUNCIL", "kent")
     monkeypatch.setenv("RASA_PORT", "5123")
     monkeypatch.delenv("SEN_CHAT_SERVER", raising=False)
-    async with TestClient(TestServer(web.make_app())) as test_client:
+    async with TestClient(TestServer(web_server.make_app())) as test_client:
         yield test_client
 
 
@@ -86,7 +86,7 @@ async def test_nothing_else_is_served(client: TestClient, path: str) -> None:
 
 
 def test_the_widget_never_parses_text_as_html() -> None:
-    source = (web.WEBCHAT_DIR / "sen-chat.js").read_text()
+    source = (web_server.WEBCHAT_DIR / "sen-chat.js").read_text()
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert sink not in source
 

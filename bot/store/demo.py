@@ -16,7 +16,7 @@ from typing import Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import dates
+from bot.core import dates
 from bot.store.accounts import ADMIN, audit, issue_parent_code, issue_staff_code
 from bot.store.models import (
     AreaOfNeed,

@@ -21,7 +21,7 @@ from typing import Any, Optional
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from bot import dates
+from bot.core import dates
 from bot.store.accounts import audit
 from bot.store.models import (
     AreaOfNeed,

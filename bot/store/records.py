@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Optional
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot import dates
-from bot.store import names
+from bot.core import dates
+from bot.core.review_timing import Timing, review_timing
+from bot.core import names
 from bot.store.accounts import Person, audit, audit_reads
 from bot.store.models import PlanStatus, Pupil, Review, SupportPlan
 
-REVIEW_GAP_LIMIT = dt.timedelta(days=122)  # about four months
 AGENDA_LIMIT = 10  # pupils shown in each part of a school's list of reviews
 
 
@@ -58,17 +58,6 @@ class Lookup:
     @property
     def pupil(self) -> names.Candidate:
         return self.pupils[0]
-
-
-@dataclass(frozen=True)
-class Timing:
-    """Where a pupil's reviews stand against the Code's timing."""
-
-    next_booked: Optional[dt.date]
-    last_held: Optional[dt.date]
-    overdue: bool
-    none_booked: bool
-    long_gap: bool
 
 
 @dataclass
@@ -179,31 +168,6 @@ def _authorise(session: Session, viewer: Viewer, pupil_id: int, action: str) -> 
         return None
     audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=True, pupil_id=pupil_id)
     return pupil
-
-
-def review_timing(
-    plan_agreed_on: Optional[dt.date],
-    held: Iterable[dt.date],
-    booked: Iterable[dt.date],
-    today: Optional[dt.date] = None,
-) -> Timing:
-    """Judge one pupil's reviews against the Code's "at least three times a year"."""
-    today = today or dates.today()
-    held = sorted(held)
-    booked = sorted(booked)
-    last_held = held[-1] if held else None
-    next_booked = booked[0] if booked else None
-    start = last_held or plan_agreed_on
-    long_gap = bool(next_booked and start and next_booked - start > REVIEW_GAP_LIMIT)
-    if not next_booked and start and today - start > REVIEW_GAP_LIMIT:
-        long_gap = True
-    return Timing(
-        next_booked=next_booked,
-        last_held=last_held,
-        overdue=bool(next_booked and next_booked < today),
-        none_booked=next_booked is None,
-        long_gap=long_gap,
-    )
 
 
 def current_plan(session: Session, pupil_id: int) -> Optional[SupportPlan]:

@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.types import DateTime
 
-from bot import dates
+from bot.core import dates
 from bot.store import push
 from bot.store.accounts import Person, audit
 from bot.store.models import ChatIdentity, Pupil, Reminder, Review, ReviewStatus, Staff, StaffRole, utcnow

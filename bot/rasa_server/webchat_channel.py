@@ -1,6 +1,6 @@
 """The web chat's Rasa channel: Rasa's socket.io channel, with each tab's session kept to itself.
 
-Configured in ``credentials.yml`` as ``bot.webchat.channel.WebChatInput``. It is
+Configured in ``credentials.yml`` as ``bot.rasa_server.webchat_channel.WebChatInput``. It is
 Rasa 3.6's ``SocketIOInput`` (same events, same ``socketio`` channel name, so
 account links and the audit trail say "socketio") with four changes:
 
@@ -12,7 +12,7 @@ account links and the audit trail say "socketio") with four changes:
   chat user can never be a short, guessable sender id;
 - a message is taken only for the session its socket asked for, and the client's
   metadata is not passed on;
-- messages pass through ``bot.rasa_channels.guarded``, as on the other channels:
+- messages pass through ``bot.rasa_server.channels.guarded``, as on the other channels:
   an empty or overlong message gets a kind reply, and a failed turn gets "please
   send it again in a moment".
 """
@@ -28,7 +28,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from bot.rasa_channels import guarded, watch_failures
+from bot.rasa_server.channels import guarded, watch_failures
 
 logger = logging.getLogger(__name__)
 

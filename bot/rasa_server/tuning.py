@@ -1,6 +1,6 @@
 """Work the Rasa server repeats on every turn for no gain, done once instead.
 
-Loaded with the Rasa server's channels (``bot/rasa_channels.py`` calls ``apply``).
+Loaded with the Rasa server's channels (``bot/rasa_server/channels.py`` calls ``apply``).
 
 - **Checking the action server's reply.** Rasa 3.6 checks every reply from the
   action server against its JSON schema with ``jsonschema.validate``, which first

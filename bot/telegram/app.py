@@ -2,7 +2,7 @@
 
 People chat with the assistant in a private Telegram chat. Each text message,
 and each press of a button, is forwarded to the Rasa server's Telegram bridge
-channel (``bot/rasa_channels.py``, with the shared secret) as the Telegram
+channel (``bot/rasa_server/channels.py``, with the shared secret) as the Telegram
 user's id; the replies come back as messages, Rasa's buttons as inline
 keyboards. ``/start``, ``/help`` and ``/privacy`` are answered here, so they
 work even while the Rasa server is down. Group chats are refused: records about
@@ -19,7 +19,7 @@ background tasks start.
 
 Usage (``make run`` starts it when ``TELEGRAM_BOT_TOKEN`` is set)::
 
-    TELEGRAM_BOT_TOKEN=... .venv/bin/python -m bot.telegram_app
+    TELEGRAM_BOT_TOKEN=... .venv/bin/python -m bot.telegram.app
 
 This app never imports Rasa: it only talks to the Rasa server over HTTP.
 """
@@ -66,7 +66,7 @@ from bot import settings
 
 logger = logging.getLogger("sen-support.telegram")
 
-# The Rasa server's Telegram bridge channel (see bot/rasa_channels.py).
+# The Rasa server's Telegram bridge channel (see bot/rasa_server/channels.py).
 BRIDGE_PATH = "/webhooks/telegram/webhook"
 BRIDGE_SECRET_HEADER = "X-SEN-Bridge-Secret"
 WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

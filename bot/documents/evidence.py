@@ -16,8 +16,8 @@ from html import escape
 from typing import Any, Iterable, Optional, Sequence
 
 import knowledge
-from bot import dates
-from bot.plans.document import AREAS, plan_pdf
+from bot.core import dates
+from bot.documents.plan import AREAS, plan_pdf
 from bot.store.evidence import Counts, Cycle, HeldReview, History, PlannedTarget
 
 TITLE = "Graduated approach: evidence for an EHC needs assessment request"

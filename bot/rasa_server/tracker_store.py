@@ -1,6 +1,6 @@
 """The Rasa server's tracker store: Rasa's SQL tracker store, bounded, patient and honest.
 
-Configured in ``endpoints.yml`` as ``type: bot.tracker_store.SessionTrackerStore``
+Configured in ``endpoints.yml`` as ``type: bot.rasa_server.tracker_store.SessionTrackerStore``
 with the keys of Rasa's SQL tracker store, and optionally ``max_session_events``.
 It changes four things:
 
@@ -21,7 +21,7 @@ It changes four things:
   That would answer a parent mid-form as if they had never spoken, and could
   write a stray session into the table when the database returns.
   ``expose_failures`` removes the wrapper, so the error reaches the channel, which
-  tells the user to try again in a moment (``bot/rasa_channels.py``).
+  tells the user to try again in a moment (``bot/rasa_server/channels.py``).
 
 Saving uses the number of events the turn loaded instead of counting them again,
 and two indexes let the latest session be found without reading older ones. On

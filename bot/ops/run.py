@@ -5,7 +5,7 @@ through ``make run``. It checks that nothing else holds its ports, starts both
 servers, waits until they answer, prints where to reach them and stops both on
 Ctrl-C. A second copy started while one is up says so and exits. When
 ``TELEGRAM_BOT_TOKEN`` is set it also starts the Telegram app
-(``bot/telegram_app.py``), sharing a secret with the Rasa server's Telegram
+(``bot/telegram/app.py``), sharing a secret with the Rasa server's Telegram
 channel.
 """
 
@@ -28,7 +28,8 @@ from typing import Callable, Optional
 from sqlalchemy import select
 
 import knowledge
-from bot import admin, settings
+from bot.ops import admin
+from bot import settings
 from bot.store import demo, migrate
 from bot.store.db import database_url, sessions
 from bot.store.models import School
@@ -166,7 +167,7 @@ def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_p
     )
     documents = Service(
         name="web server",
-        command=[str(VENV_BIN / "python"), "-m", "bot.web", "--port", str(web_port)],
+        command=[str(VENV_BIN / "python"), "-m", "bot.web.server", "--port", str(web_port)],
         health_url=f"http://127.0.0.1:{web_port}/health",
         log_path=log_dir / "web.log",
     )
@@ -174,10 +175,10 @@ def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_p
 
 
 def reminder_service(log_dir: Path) -> Service:
-    """The reminder schedule (``bot/reminders.py``), a round every ``SEN_REMINDER_INTERVAL`` seconds."""
+    """The reminder schedule (``bot/ops/reminders.py``), a round every ``SEN_REMINDER_INTERVAL`` seconds."""
     return Service(
         name="reminder schedule",
-        command=[str(VENV_BIN / "python"), "-m", "bot.reminders", "--every", f"{settings.reminder_interval():g}"],
+        command=[str(VENV_BIN / "python"), "-m", "bot.ops.reminders", "--every", f"{settings.reminder_interval():g}"],
         health_url=None,
         log_path=log_dir / "reminders.log",
     )
@@ -210,10 +211,10 @@ def wait_until_healthy(
 
 
 def telegram_service(log_dir: Path, telegram_port: int) -> Service:
-    """The Telegram app (``bot/telegram_app.py``), healthy once it has logged in and the Rasa server answers."""
+    """The Telegram app (``bot/telegram/app.py``), healthy once it has logged in and the Rasa server answers."""
     return Service(
         name="Telegram app",
-        command=[str(VENV_BIN / "python"), "-m", "bot.telegram_app"],
+        command=[str(VENV_BIN / "python"), "-m", "bot.telegram.app"],
         health_url=f"http://127.0.0.1:{telegram_port}/health",
         log_path=log_dir / "telegram.log",
     )

@@ -1,6 +1,6 @@
 """The admin command: schools, staff, pupils, access codes, demo data and the audit trail.
 
-Usage: python -m bot.admin COMMAND [options]   (``--help`` on any command)
+Usage: python -m bot.ops.admin COMMAND [options]   (``--help`` on any command)
 
 Every change is written to the audit trail as done by "admin". The database
 is the one the assistant uses (``DATABASE_URL``, or SQLite under var/).
@@ -16,8 +16,9 @@ from typing import Optional, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import dates, settings
-from bot.store import demo, documents, migrate
+from bot.core import dates
+from bot import settings
+from bot.store import demo, document_links, migrate
 from bot.store.accounts import ADMIN, Person, audit, issue_parent_code, issue_staff_code
 from bot.store.db import sessions
 from bot.store.records import Viewer
@@ -150,10 +151,10 @@ def evidence_link(session: Session, pupil_id: int, staff_id: int) -> str:
     if pupil.school_id != staff.school_id:
         raise AdminError(f"Pupil {pupil_id} is not at the school of staff id {staff_id}.")
     viewer = Viewer(Person("staff", staff.id, staff.school_id), "admin")
-    base = f"{settings.public_url()}/documents/{documents.issue_evidence_link(session, viewer, pupil_id)}"
+    base = f"{settings.public_url()}/documents/{document_links.issue_evidence_link(session, viewer, pupil_id)}"
     return (
         f"{base}.pdf (or as a web page: {base}.html). Private to staff id {staff_id}; "
-        f"works for {documents.LINK_LIFETIME.days} days."
+        f"works for {document_links.LINK_LIFETIME.days} days."
     )
 
 
@@ -186,12 +187,12 @@ def demo_banner(codes: demo.DemoCodes) -> str:
         f'    type "my code is {codes.staff_code}" in the chat, then "which reviews are overdue?"\n'
         f"  Parent code for {demo.DEMO_PARENT}, Amy Carter's mum: {codes.parent_code}\n"
         f'    type "my code is {codes.parent_code}" in the chat, then "what\'s in my child\'s plan?"\n'
-        "  Codes work once and last 14 days; `python -m bot.admin demo-codes` prints new ones."
+        "  Codes work once and last 14 days; `python -m bot.ops.admin demo-codes` prints new ones."
     )
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.admin", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.admin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     school = commands.add_parser("create-school", help="create a school")
@@ -264,12 +265,12 @@ def run(argv: Sequence[str]) -> str:
         if args.command == "demo-codes":
             found = demo.find_demo(session)
             if found is None:
-                raise AdminError("There is no demo school yet: run `python -m bot.admin seed-demo`.")
+                raise AdminError("There is no demo school yet: run `python -m bot.ops.admin seed-demo`.")
             return demo_banner(demo.codes(session, found))
         if args.command == "evidence-link":
             return evidence_link(session, args.pupil_id, args.staff_id)
         if args.command == "digest":
-            from bot import reminders
+            from bot.ops import reminders
 
             return reminders.digest(session, _school(session, args.school), max(1, args.days))
         if args.command == "audit":

@@ -13,9 +13,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from bot import dates
-from bot.plans.smart import check_outcome, parse_provision
-from bot.store.records import REVIEW_GAP_LIMIT
+from bot.core import dates
+from bot.core.smart import check_outcome, parse_provision
+from bot.core.review_timing import REVIEW_GAP_LIMIT
 
 SECTIONS = (
     "Level of need",

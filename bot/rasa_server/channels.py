@@ -9,18 +9,18 @@ on must be one the caller cannot choose:
   of digits: those are Telegram user ids, and a conversation belongs to one
   sender id whatever the channel.
 - ``TelegramBridgeInput`` at ``/webhooks/telegram/webhook`` is how the Telegram
-  app (``bot/telegram_app.py``) forwards messages. It accepts a request only
+  app (``bot/telegram/app.py``) forwards messages. It accepts a request only
   with the shared secret ``SEN_TELEGRAM_BRIDGE_SECRET`` in the
   ``X-SEN-Bridge-Secret`` header, so a sender id on the ``telegram`` channel is
   always a Telegram user id vouched for by that app. With no secret configured
   it refuses every request.
 
-Every channel here (and the web chat's, ``bot/webchat/channel.py``) passes its
+Every channel here (and the web chat's, ``bot/rasa_server/webchat_channel.py``) passes its
 messages through ``guarded``: an empty or overlong message gets a kind reply
 without reaching the assistant, control characters are removed, and a turn that
 fails (a database or action server that cannot be reached) or ends without a
 word gets "please send it again in a moment" instead of silence. At start-up
-the tracker store's failures are made visible to it (``bot/tracker_store.py``).
+the tracker store's failures are made visible to it (``bot/rasa_server/tracker_store.py``).
 
 This module runs inside the Rasa server; the Telegram app never imports it.
 """
@@ -38,11 +38,11 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
-from bot import rasa_tuning
-from bot.tracker_store import expose_failures
+from bot.rasa_server import tuning
+from bot.rasa_server.tracker_store import expose_failures
 
 logger = logging.getLogger(__name__)
-rasa_tuning.apply()
+tuning.apply()
 
 MAX_MESSAGE = 5000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

@@ -1,6 +1,6 @@
 """The assistant's small web server: the web chat, and private links to printable documents.
 
-Usage: python -m bot.web [--port PORT]
+Usage: python -m bot.web.server [--port PORT]
 
 ``/`` is a demonstration Local Offer page with the web chat on it, and
 ``/chat/`` holds the chat's files (``sen-chat.js``, its styles and the
@@ -30,9 +30,9 @@ from aiohttp import web
 
 import knowledge
 from bot import settings
-from bot.plans.document import plan_html, plan_pdf
-from bot.plans.evidence_document import evidence_html
-from bot.store import documents
+from bot.documents.plan import plan_html, plan_pdf
+from bot.documents.evidence import evidence_html
+from bot.store import document_links
 from bot.store.db import sessions
 from bot.store.evidence import History
 
@@ -66,7 +66,7 @@ def render(token: str) -> Optional[str]:
 def render_document(token: str) -> Optional[tuple[str, str]]:
     """The HTML of what a token opens, and its kind (plan or evidence); None for a wrong link."""
     with sessions().begin() as session:
-        opened = documents.open_link(session, token)
+        opened = document_links.open_link(session, token)
         if opened is None:
             return None
         if isinstance(opened, History):
@@ -94,7 +94,7 @@ async def document(request: web.Request) -> web.Response:
     return web.Response(body=pdf, content_type="application/pdf", headers=headers)
 
 
-WEBCHAT_DIR = Path(__file__).resolve().parent / "webchat"
+WEBCHAT_DIR = Path(__file__).resolve().parent / "static"
 CHAT_FILES = {
     "sen-chat.js": (WEBCHAT_DIR / "sen-chat.js", "text/javascript"),
     "sen-chat.css": (WEBCHAT_DIR / "sen-chat.css", "text/css"),
@@ -204,7 +204,7 @@ def make_app() -> web.Application:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.web", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.web.server", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=settings.web_port())
     args = parser.parse_args(argv)
     web.run_app(make_app(), host="0.0.0.0", port=args.port, print=None)

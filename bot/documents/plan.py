@@ -9,7 +9,7 @@ import datetime as dt
 from html import escape
 from typing import Any, Optional
 
-from bot import dates
+from bot.core import dates
 from bot.store.models import AreaOfNeed, LevelOfNeed, SupportPlan
 
 AREAS = (

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.plans.sections import YES_NO, Choice, Step
-from bot.plans.walker import Template, Walk, applies, count_of
+from bot.core.plan_template import YES_NO, Choice, Step
+from bot.core.walker import Template, Walk, applies, count_of
 
 SECTIONS = (
     "The meeting",

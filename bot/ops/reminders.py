@@ -1,6 +1,6 @@
 """The reminder schedule: tells staff of reviews due soon and overdue.
 
-Usage: python -m bot.reminders [--once | --rounds N] [--every SECONDS] [--horizon DAYS] [--batch N]
+Usage: python -m bot.ops.reminders [--once | --rounds N] [--every SECONDS] [--horizon DAYS] [--batch N]
 
 Each round makes the missing reminders for every school (reviews not yet
 held, due within the horizon or overdue; one per review and person) and, when
@@ -32,7 +32,8 @@ from typing import Any, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot import dates, settings
+from bot.core import dates
+from bot import settings
 from bot.store import reminders
 from bot.store.accounts import ADMIN, Person, audit
 from bot.store.db import sessions
@@ -260,7 +261,7 @@ def digest(session: Session, school: School, days: int, today: Optional[dt.date]
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.reminders", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.ops.reminders", description=__doc__.split("\n")[0])
     parser.add_argument("--once", action="store_true", help="run one round and exit")
     parser.add_argument("--rounds", type=int, help="run this many rounds and exit")
     parser.add_argument(

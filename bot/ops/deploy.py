@@ -1,10 +1,10 @@
 """Start the scaled deployment on one machine: several Rasa and action servers behind nginx.
 
-Run with ``make scaled`` (or ``python -m bot.deploy`` in the project's virtual
+Run with ``make scaled`` (or ``python -m bot.ops.deploy`` in the project's virtual
 environment). It starts:
 
 - ``SEN_RASA_SERVERS`` Rasa servers (default 2) sharing one PostgreSQL database
-  for conversations (``bot/tracker_store.py``) and a Redis lock store, with the
+  for conversations (``bot/rasa_server/tracker_store.py``) and a Redis lock store, with the
   endpoints of ``deploy/endpoints.yml``;
 - ``SEN_ACTION_SERVERS`` action servers (default 2) sharing the plan store on the
   same PostgreSQL database (``DATABASE_URL``);
@@ -39,7 +39,7 @@ import psycopg2
 from sqlalchemy.engine import make_url
 
 from bot import settings
-from bot.run import (
+from bot.ops.run import (
     VENV_BIN,
     AlreadyRunning,
     Service,
@@ -172,7 +172,7 @@ def write_nginx_config(layout: Layout, folder: Path) -> Path:
     (folder / "sen-support.conf").write_text(nginx_site(layout))
     temp = folder / "temp"
     temp.mkdir(exist_ok=True)
-    main = f"""# Written by bot/deploy.py at start-up; the site is deploy/nginx/sen-support.conf.template.
+    main = f"""# Written by bot/ops/deploy.py at start-up; the site is deploy/nginx/sen-support.conf.template.
 worker_processes 1;
 pid {folder / "nginx.pid"};
 error_log {folder / "error.log"} warn;
@@ -262,7 +262,7 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
     running.append(
         Service(
             name="web server",
-            command=[python, "-m", "bot.web", "--port", str(layout.web_port)],
+            command=[python, "-m", "bot.web.server", "--port", str(layout.web_port)],
             health_url=f"http://127.0.0.1:{layout.web_port}/health",
             log_path=log_dir / "web.log",
         )
@@ -270,7 +270,7 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
     running.append(
         Service(
             name="reminder schedule",
-            command=[python, "-m", "bot.reminders", "--every", f"{settings.reminder_interval():g}"],
+            command=[python, "-m", "bot.ops.reminders", "--every", f"{settings.reminder_interval():g}"],
             health_url=None,
             log_path=log_dir / "reminders.log",
         )

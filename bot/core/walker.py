@@ -7,7 +7,7 @@ The state is plain JSON, kept with the draft, so a walk can stop anywhere and
 carry on later from another device.
 
 A ``Template`` says what is walked: the sections, the questions and their
-order. The plan (here) and the review meeting (``bot.reviews.sections``)
+order. The plan (here) and the review meeting (``bot.core.review_template``)
 are two templates walked by the same ``Walk``. Step ids are a step's key,
 or ``group.N.part`` for the N-th of a repeated group (targets).
 
@@ -24,8 +24,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from bot import dates
-from bot.plans.sections import SECTIONS, STEPS, Step, interpret, question
+from bot.core import dates
+from bot.core.plan_template import SECTIONS, STEPS, Step, interpret, question
 
 SKIP = re.compile(
     r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$"

@@ -1,1 +1,0 @@
-"""Recording a pupil's SEN Support Plan: its sections, and checks on what is typed."""

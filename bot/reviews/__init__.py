@@ -1,1 +1,0 @@
-"""Review meetings: capturing them by chat, and what they decided."""

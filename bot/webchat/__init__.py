@@ -1,1 +1,0 @@
-"""The web chat: the browser widget and demo page in this folder, and its Rasa channel (``channel.py``)."""
