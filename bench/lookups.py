@@ -39,7 +39,7 @@ from bot.store.models import (
     SupportPlan,
     Target,
 )
-from tests import servers
+from tests.support import servers
 
 FIRST = """Ava Ben Cara Dev Elif Finn Gus Hana Ivo Jade Kit Lola Milo Nia Otis Pia Quin Remy Sana Teo Uma Vic Wren
 Xan Yara Zac Ada Bo Cleo Dax Eve Fox Gia Hal Isa Jon Kai Lux Max Noa Oli Pax Rae Sol Tia Ugo Val Wil Yves Zia""".split()

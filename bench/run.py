@@ -35,7 +35,7 @@ import knowledge
 from bench import lookups
 from bench.stats import summary
 from bot.store import migrate
-from tests import deployment, servers
+from tests.support import deployment, servers
 from tests.conftest import _fresh_postgres_database, lock_prefix, postgres_url
 
 RESULTS = Path(__file__).resolve().parent / "results.json"

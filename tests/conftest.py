@@ -17,7 +17,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from tests import servers
+from tests.support import servers
 
 RESULTS_DIR = servers.ROOT / "results"
 POSTGRES_DSN = os.environ.get("SEN_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=test")

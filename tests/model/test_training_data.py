@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.servers import BIN, ROOT
+from tests.support.servers import BIN, ROOT
 
 
 def _rasa(*args: str) -> subprocess.CompletedProcess[str]:

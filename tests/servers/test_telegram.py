@@ -1,6 +1,6 @@
 """The Telegram app end to end: a stand-in Bot API on localhost, the app, and real servers.
 
-The app runs in this process, polling the stand-in (``tests/telegram_standin.py``)
+The app runs in this process, polling the stand-in (``tests/support/telegram_standin.py``)
 or taking its posts by webhook, and forwards to a real Rasa server through the
 Telegram bridge channel. Nothing reaches the network.
 """
@@ -43,10 +43,10 @@ from bot.telegram.app import (
     split_text,
     utf16_length,
 )
-from tests import telegram_standin as tg
+from tests.support import telegram_standin as tg
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
-from tests.servers import ROOT, base_env, free_port, say
-from tests.telegram_standin import StandIn
+from tests.support.servers import ROOT, base_env, free_port, say
+from tests.support.telegram_standin import StandIn
 
 PRIVACY_CONTACT = "Example Council's data protection officer"
 QUIET = 0.4  # seconds without a new message after which a reply is taken as complete
@@ -311,7 +311,7 @@ def test_services_without_a_token_are_unchanged(tmp_path: Path) -> None:
 
 
 def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained_model: Path) -> None:
-    from tests.test_launcher import _lines, _start, _wait_for_line
+    from tests.servers.test_launcher import _lines, _start, _wait_for_line
 
     stand_in = StandInThread()
     with stand_in as api:

@@ -18,7 +18,7 @@ import pytest
 
 from bot.ops import run
 from bot.store import migrate
-from tests.servers import BIN, ROOT, base_env, free_port, say
+from tests.support.servers import BIN, ROOT, base_env, free_port, say
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:

@@ -11,7 +11,7 @@ import yaml
 
 import knowledge
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 MIN_TOPICS = 45
 MIN_EXAMPLES = 12
 

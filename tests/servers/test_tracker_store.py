@@ -24,7 +24,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_server import channels
 from bot.rasa_server.tracker_store import SessionTrackerStore, TrackerStoreUnavailable, expose_failures, session_length
-from tests import conftest, servers
+from tests import conftest
+from tests.support import servers
 
 
 @pytest.fixture(scope="module")

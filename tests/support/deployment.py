@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from tests import servers
+from tests.support import servers
 
 
 def free_block(size: int) -> int:

@@ -14,9 +14,9 @@ from bot.core import dates
 from bot.web import server as web_server
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, Pupil, SupportPlan
-from tests import servers
+from tests.support import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
-from tests.test_plan_actions import ANSWERS, REVIEW, _pdf_text
+from tests.actions.test_plan_actions import ANSWERS, REVIEW, _pdf_text
 
 
 def _texts(replies: list[dict[str, Any]]) -> str:

@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from tests.conftest import record_result
-from tests.test_knowledge import _training_examples
+from tests.unit.test_knowledge import _training_examples
 
-HELDOUT = Path(__file__).parent / "data" / "nlu_heldout.yml"
+HELDOUT = Path(__file__).resolve().parents[1] / "data" / "nlu_heldout.yml"
 MIN_ACCURACY = 0.90
 MIN_QUESTIONS = 150
 

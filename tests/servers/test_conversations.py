@@ -15,7 +15,7 @@ import knowledge
 import redis
 
 from tests.conftest import REDIS_HOST, demo_codes, lock_prefix, postgres_connect
-from tests.servers import say
+from tests.support.servers import say
 
 NORFOLK_SENDIASS_PHONE = "01603 704070"
 

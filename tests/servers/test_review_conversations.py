@@ -14,7 +14,7 @@ import pytest
 
 from bot.core import dates
 from tests.conftest import demo_codes
-from tests.servers import say
+from tests.support.servers import say
 
 NEXT = dates.today() + dt.timedelta(weeks=10)
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot.core import dates
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, SupportPlan
-from tests.walk_chat import Chat
+from tests.support.walk_chat import Chat
 
 REVIEW = dates.today() + dt.timedelta(days=60)
 

@@ -32,9 +32,9 @@ from bot.store.models import (
     Staff,
     StaffRole,
 )
-from tests.bot_api_standin import TOKEN, BotApiStandIn, as_json
+from tests.support.bot_api_standin import TOKEN, BotApiStandIn, as_json
 from tests.conftest import _fresh_postgres_database, postgres_url
-from tests.servers import BIN, ROOT, base_env
+from tests.support.servers import BIN, ROOT, base_env
 
 TODAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 8, 0)

@@ -12,7 +12,7 @@ import pytest
 from bot.store import document_links, records
 from bot.store.accounts import Person
 from bot.store.db import sessions
-from tests import servers
+from tests.support import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded
 
 

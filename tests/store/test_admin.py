@@ -14,7 +14,7 @@ from bot.ops import admin
 from bot.store import accounts
 from bot.store.db import make_engine, sessions
 from bot.store.models import AuditEvent, Pupil
-from tests.servers import BIN, ROOT, base_env
+from tests.support.servers import BIN, ROOT, base_env
 
 CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}")
 

@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from bot.store import accounts
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
-from tests import servers
+from tests.support import servers
 from tests.conftest import RESULTS_DIR, TEST_IDENTITY_KEY, demo_codes, record_result
 
 CHROMIUM = Path("/usr/bin/chromium")

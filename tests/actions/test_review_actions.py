@@ -24,7 +24,7 @@ from bot.store.models import (
     TargetProgress,
 )
 from tests.conftest import make_tracker
-from tests.walk_chat import REVIEW, Chat
+from tests.support.walk_chat import REVIEW, Chat
 
 NEXT = dates.today() + dt.timedelta(weeks=11)
 AMY_REVIEW = [

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from bot import settings
 from bot.ops.run import Service, wait_until_healthy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "sen-support.tar.gz"
 TRACKER_STORE = "bot.rasa_server.tracker_store.SessionTrackerStore"

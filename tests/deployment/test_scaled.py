@@ -33,17 +33,18 @@ from bench.run import questions as question_texts
 from bot.rasa_server import channels
 from bot.store.db import sessions
 from bot.store.models import Pupil, SupportPlan
-from tests import conftest, deployment
-from tests import telegram_standin as tg
-from tests.deployment import Deployment, text_of
-from tests.test_plan_actions import ANSWERS
+from tests import conftest
+from tests.support import deployment
+from tests.support import telegram_standin as tg
+from tests.support.deployment import Deployment, text_of
+from tests.actions.test_plan_actions import ANSWERS
 
 TRY_AGAIN = channels.TRY_AGAIN
 
 
 @pytest.fixture(scope="session")
 def telegram_api() -> Iterator[Any]:
-    from tests.test_telegram import StandInThread
+    from tests.servers.test_telegram import StandInThread
 
     stand_in = StandInThread()
     with stand_in as api:
@@ -208,7 +209,7 @@ def test_fifty_concurrent_conversations_of_twenty_turns_lose_and_repeat_nothing(
 
 async def test_web_chats_over_socketio_long_polling_through_nginx(scaled: Deployment) -> None:
     """socket.io's polling needs every request of a socket on one server: nginx keeps it there."""
-    from tests.test_webchat_server import _socket
+    from tests.servers.test_webchat_server import _socket
 
     chats = [await _socket(scaled.public_port) for _ in range(3)]
     try:
