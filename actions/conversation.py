@@ -8,8 +8,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
-from actions.common import PERSON_BUTTON, current_council, topic_buttons
-from actions.records import links_codes_first
+from actions.linking import links_codes_first
+from actions.topics import PERSON_BUTTON, current_council, topic_buttons
 
 
 class ActionShowMenu(Action):

@@ -9,8 +9,9 @@ from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
-from actions.common import PERSON_BUTTON, current_council, latest_intent, likely_topics, topic_buttons
-from actions.records import ActionLinkAccount, find_code, links_codes_first
+from actions.linking import ActionLinkAccount, find_code, links_codes_first
+from actions.support import latest_intent
+from actions.topics import PERSON_BUTTON, current_council, likely_topics, topic_buttons
 
 
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -9,8 +9,9 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
-from actions.common import MORE_BUTTON, PERSON_BUTTON, current_council, latest_intent, topic_buttons
-from actions.records import links_codes_first
+from actions.linking import links_codes_first
+from actions.support import latest_intent
+from actions.topics import MORE_BUTTON, PERSON_BUTTON, current_council, topic_buttons
 
 LAST_TOPIC = "last_topic"
 MORE_GIVEN = "more_given"

@@ -12,28 +12,33 @@ survives restarts and moves between channels.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
 
-from actions.common import latest_intent
-from actions.records import (
-    HOW_TO_LINK,
-    links_codes_first,
-    button_pupil_id,
-    document_addresses,
-    in_thread,
-    school_name,
-    store_guard,
-    viewer_of,
+from actions.linking import links_codes_first
+from actions.lookups import document_addresses
+from actions.support import Caller, Events, button_pupil_id, in_thread, latest_intent, pupil_buttons, store_guard
+from actions.walks import (
+    AskWalkAnswer,
+    Loaded,
+    Opening,
+    Recording,
+    Refused,
+    ValidateWalkForm,
+    WalkFinished,
+    buttons_slot,
+    pupil_to_open,
+    say_refused,
 )
-from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
-from bot.core import dates
-from bot.core import walker
+from bot.core import dates, walker, wording
 from bot.core.plan_template import TOTAL_SECTIONS
-from bot.store import document_links, drafts, records
+from bot.store import document_links, drafts, revisions
+from bot.store.access import Viewer
 from bot.store.db import sessions
 from bot.store.models import SupportPlan
 
@@ -43,8 +48,7 @@ def plan_values(plan: SupportPlan) -> dict[str, Any]:
     values: dict[str, Any] = {name: getattr(plan, name) for name in drafts.PLAN_FIELDS}
     for target in plan.targets:
         values[f"target.{target.position}.difficulty"] = target.difficulty
-        parts = [target.provision_who, target.provision_what, target.provision_when, target.provision_how_often]
-        values[f"target.{target.position}.provision"] = ", ".join(part for part in parts if part) or None
+        values[f"target.{target.position}.provision"] = wording.provision_line(target) or None
         values[f"target.{target.position}.outcome"] = target.outcome
     return values
 
@@ -60,35 +64,25 @@ def _prepare(state: dict[str, Any], plan: SupportPlan) -> dict[str, Any]:
     return state
 
 
-def _open(tracker: Tracker, pupil_id: Optional[int], resume_only: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OpenedPlan:
+    draft: drafts.Draft
+    revision: int
+    turn: walker.Turn
+
+
+def _open(caller: Caller, pupil_id: Optional[int], resume_only: bool) -> OpenedPlan | Refused:
     with sessions().begin() as session:
-        viewer = viewer_of(session, tracker)
-        if not viewer.is_staff:
-            records.refuse(session, viewer, "open_plan", "not staff")
-            return {"outcome": "not_staff", "linked": viewer.person is not None}
-        found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_plan", pupil_id)
-        if found.outcome != "found":
-            school = school_name(session, viewer)
-            return {
-                "outcome": found.outcome,
-                "school": school,
-                "choices": [(p.id, p.label or p.full_name) for p in found.pupils],
-            }
-        if resume_only and drafts.find_draft(session, viewer, found.pupil.id) is None:
-            return {"outcome": "no_draft", "name": found.pupil.first_name, "pupil_id": found.pupil.id}
-        draft = drafts.open_draft(session, viewer, found.pupil.id)
+        viewer, pupil = pupil_to_open(session, caller, pupil_id, "open_plan")
+        if isinstance(pupil, Refused):
+            return pupil
+        if resume_only and drafts.find_draft(session, viewer, pupil.id) is None:
+            return Refused(Opening.no_draft, linked=True, choices=(pupil,))
+        draft = drafts.open_draft(session, viewer, pupil.id)
         plan = drafts.load_plan(session, viewer, draft.plan_id)
         state = _prepare(walker.resume(draft.state) if draft.resumed else draft.state, plan)
         revision = drafts.save_state(session, viewer, draft.plan_id, state)
-        turn = walker.ask(state, draft.pupil_name, plan_values(plan))
-        return {
-            "outcome": "opened",
-            "draft": draft,
-            "revision": revision,
-            "turn": turn,
-            "state": state,
-            "left": len(walker.unanswered(state)),
-        }
+        return OpenedPlan(draft, revision, walker.ask(state, draft.pupil_name, plan_values(plan)))
 
 
 class ActionStartPlan(Action):
@@ -101,51 +95,20 @@ class ActionStartPlan(Action):
     @store_guard
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        pupil_id = button_pupil_id(tracker)
-        resume_only = latest_intent(tracker) == "resume_plan"
-        reply = await in_thread(_open, tracker, pupil_id, resume_only)
-        outcome = reply["outcome"]
-        if outcome == "not_staff":
+    ) -> Events:
+        intent = latest_intent(tracker) or "start_plan"
+        reply = await in_thread(_open, Caller.of(tracker), button_pupil_id(tracker), intent == "resume_plan")
+        if isinstance(reply, Refused) and reply.why == Opening.no_draft:
+            (pupil,) = reply.choices
             dispatcher.utter_message(
-                text=(
-                    "Recording SEN Support Plans is for school staff who have linked this chat. "
-                    + (HOW_TO_LINK if not reply["linked"] else "Parents can ask \"what's in my child's plan?\".")
-                )
+                text=f"There's no plan in progress for {pupil.first_name}. Would you like to start one?",
+                buttons=[{**pupil_buttons("start_plan", [pupil])[0], "title": f"Start {pupil.first_name}'s plan"}],
             )
             return []
-        if outcome == "ambiguous":
-            intent = latest_intent(tracker) or "start_plan"
-            dispatcher.utter_message(
-                text="I found more than one pupil with that name. Which one do you mean?",
-                buttons=[
-                    {"title": label, "payload": f'/{intent}{{"pupil_id": "{pid}"}}'} for pid, label in reply["choices"]
-                ],
-            )
+        if isinstance(reply, Refused):
+            say_refused(dispatcher, reply, intent, "plan", "new plan for Amy Carter")
             return []
-        if outcome == "no_name":
-            dispatcher.utter_message(
-                text='Whose plan? Please include the pupil\'s name, for example "new plan for Amy Carter".'
-            )
-            return []
-        if outcome in ("not_found", "other_child"):
-            dispatcher.utter_message(
-                text=f"I couldn't find a pupil by that name at {reply.get('school')}. Please check the spelling."
-            )
-            return []
-        if outcome == "no_draft":
-            dispatcher.utter_message(
-                text=f"There's no plan in progress for {reply['name']}. Would you like to start one?",
-                buttons=[
-                    {
-                        "title": f"Start {reply['name']}'s plan",
-                        "payload": f'/start_plan{{"pupil_id": "{reply["pupil_id"]}"}}',
-                    }
-                ],
-            )
-            return []
-        draft: drafts.Draft = reply["draft"]
-        turn: walker.Turn = reply["turn"]
+        draft, turn = reply.draft, reply.turn
         if draft.resumed:
             opening = f"Carrying on with {draft.pupil_name}'s plan (version {draft.version}), where it was left."
         elif draft.updating:
@@ -164,7 +127,7 @@ class ActionStartPlan(Action):
         prompt = "\n".join(turn.say) if turn.say else ""
         return [
             SlotSet("plan_id", str(draft.plan_id)),
-            SlotSet("plan_revision", str(reply["revision"])),
+            SlotSet("plan_revision", str(reply.revision)),
             SlotSet("plan_prompt", prompt),
             SlotSet("plan_buttons", buttons_slot(turn.buttons)),
             SlotSet("plan_step", turn.asked),
@@ -182,31 +145,6 @@ class ActionAskPlanAnswer(AskWalkAnswer):
         return "action_ask_plan_answer"
 
 
-def _summary(plan: SupportPlan, name: str) -> str:
-    values = plan_values(plan)
-    lines = [f"Here is {name}'s plan (version {plan.version}):"]
-    labels = {
-        "level_of_need": "Level of need",
-        "main_area_of_need": "Main area of need",
-        "cluster_funding": "Cluster funding",
-        "interventions": "Interventions",
-        "strengths": "Strengths",
-        "finding_things_hard_when": "Finding things hard when",
-        "how_i_like_support": "How I like to be supported",
-        "agreed_by_senco_name": "Agreed by",
-        "agreed_on": "Agreed on",
-        "review_date": "Review date",
-    }
-    for key, label in labels.items():
-        value = values.get(key)
-        if value is not None:
-            shown = dates.long_date(value) if hasattr(value, "isoformat") else getattr(value, "value", value)
-            lines.append(f"• {label}: {shown}")
-    for target in plan.targets:
-        lines.append(f"• Target {target.position}: {target.outcome or '(no outcome yet)'}")
-    return "\n".join(lines)
-
-
 class PlanRecording(Recording):
     """Plans as the walk records them: drafts, agreed at the end with a link to the printable plan."""
 
@@ -217,7 +155,7 @@ class PlanRecording(Recording):
         {"title": "Stop for now", "payload": "stop for now"},
     ]
 
-    def load(self, session: Any, viewer: records.Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
         plan = drafts.load_plan(session, viewer, document_id)
         if plan.status.value != "draft":
             return None
@@ -225,14 +163,14 @@ class PlanRecording(Recording):
         return Loaded(plan, plan.pupil.first_name, state, plan_values(plan))
 
     def save_answer(
-        self, session: Any, viewer: records.Viewer, document_id: int, seen: int, turn: walker.Turn
-    ) -> drafts.SaveResult:
+        self, session: Session, viewer: Viewer, document_id: int, seen: int, turn: walker.Turn
+    ) -> revisions.SaveResult:
         return drafts.save_answer(session, viewer, document_id, seen, turn.save, turn.target_position, turn.state)
 
-    def save_state(self, session: Any, viewer: records.Viewer, document_id: int, state: dict[str, Any]) -> int:
+    def save_state(self, session: Session, viewer: Viewer, document_id: int, state: dict[str, Any]) -> int:
         return drafts.save_state(session, viewer, document_id, state)
 
-    def finish(self, session: Any, viewer: records.Viewer, document_id: int, name: str) -> list[str]:
+    def finish(self, session: Session, viewer: Viewer, document_id: int, name: str) -> list[str]:
         agreed = drafts.agree(session, viewer, document_id)
         token = document_links.issue_link(session, viewer, agreed.id)
         return [
@@ -243,7 +181,7 @@ class PlanRecording(Recording):
         ]
 
     def summary(self, loaded: Loaded) -> str:
-        return _summary(loaded.document, loaded.name) + (
+        return wording.plan_summary(loaded.name, loaded.document.version, plan_values(loaded.document), loaded.document.targets) + (
             '\nIs this right? Say "agree" to save it as the agreed plan, or "change ..." to change a section.'
         )
 

@@ -10,42 +10,44 @@ was last capturing. A linked parent asks "how did the last review go?" or
 
 from __future__ import annotations
 
+import enum
 import json
 import re
+from dataclasses import dataclass
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
 
 import knowledge
-from actions.common import current_council
-from actions.records import (
-    HOW_TO_LINK,
-    links_codes_first,
-    PupilLookup,
-    button_pupil_id,
-    document_addresses,
-    in_thread,
-    school_name,
-    store_guard,
-    viewer_of,
+from actions.linking import HOW_TO_LINK, links_codes_first
+from actions.lookups import PupilLookup, document_addresses
+from actions.support import Caller, Events, button_pupil_id, in_thread, store_guard
+from actions.topics import current_council
+from actions.walks import (
+    AskWalkAnswer,
+    Loaded,
+    Recording,
+    Refused,
+    ValidateWalkForm,
+    WalkFinished,
+    buttons_slot,
+    pupil_to_open,
+    say_refused,
 )
-from actions.walks import AskWalkAnswer, Loaded, Recording, ValidateWalkForm, WalkFinished, buttons_slot
-from bot.core import dates
+from bot.core import dates, wording
+from bot.core.review_template import REVIEW_WALK, TOTAL_SECTIONS
 from bot.core.walker import Turn
-from bot.core.review_template import ACHIEVED, DECISIONS, NEXT_STEPS, REVIEW_WALK, TOTAL_SECTIONS
-from bot.store import document_links, records, reviews
+from bot.store import access, document_links, records, reviews
+from bot.store.access import Viewer
 from bot.store.db import sessions
 from bot.store.models import Review, ReviewDecision
 
 NOTE = re.compile(
     r"^\s*(?:(?:add|make)\s+(?:a\s+)?note|quick\s+note|jot\s+down|notes?|nb)\b(?:\s+that\b)?[\s:,.\-]*", re.IGNORECASE
 )
-TITLES = {
-    name: {choice.value: choice.title for choice in choices}
-    for name, choices in (("achieved", ACHIEVED), ("next_step", NEXT_STEPS), ("decision", DECISIONS))
-}
 
 
 def note_text(text: str) -> Optional[str]:
@@ -65,42 +67,6 @@ def _prepare(state: dict[str, Any], review: Review) -> dict[str, Any]:
     return state
 
 
-def _title(field: str, value: Any) -> str:
-    raw = getattr(value, "value", value)
-    return TITLES[field].get(raw, str(raw))
-
-
-def review_summary(review: Review, name: str) -> str:
-    """The review as captured, for checking before it is saved as held."""
-    lines = [f"Here is {name}'s review:"]
-    if review.held_on:
-        lines.append(
-            f"• Held on {dates.long_date(review.held_on)}" + (f" with {review.attendees}" if review.attendees else "")
-        )
-    for row in review.targets:
-        if row.kind == "reviewed":
-            result = _title("achieved", row.achieved) if row.achieved else "(not answered)"
-            step = f"; next: {_title('next_step', row.next_step).lower()}" if row.next_step else ""
-            lines.append(f'• Target {row.position} "{row.outcome or row.difficulty}": {result}{step}')
-    for label, value in (
-        ("Parents' views", review.parent_views),
-        (f"{name}'s views", review.pupil_views),
-        ("New information", review.new_information),
-    ):
-        if value:
-            lines.append(f"• {label}: {value}")
-    for row in review.targets:
-        if row.kind == "new" and (row.outcome or row.difficulty):
-            lines.append(f"• New target {row.position}: {row.outcome or row.difficulty}")
-    if review.decision:
-        lines.append(f"• Outcome: {_title('decision', review.decision)}")
-    if review.next_review_date:
-        lines.append(f"• Next review: {dates.long_date(review.next_review_date)}")
-    if review.notes:
-        lines.append(f"• Notes: {len(review.notes)}")
-    return "\n".join(lines)
-
-
 class ReviewRecording(Recording):
     """Reviews as the walk captures them: saved answer by answer, recorded as held at the end."""
 
@@ -111,20 +77,20 @@ class ReviewRecording(Recording):
         {"title": "Stop for now", "payload": "stop for now"},
     ]
 
-    def load(self, session: Any, viewer: records.Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
         review = reviews.load_review(session, viewer, document_id)
         state = _prepare(json.loads(review.draft_state or "{}"), review)
         return Loaded(review, review.pupil.first_name, state, reviews.review_values(review))
 
-    def save_answer(self, session: Any, viewer: records.Viewer, document_id: int, seen: int, turn: Turn) -> Any:
+    def save_answer(self, session: Session, viewer: Viewer, document_id: int, seen: int, turn: Turn) -> Any:
         return reviews.save_answer(
             session, viewer, document_id, seen, turn.save, turn.group, turn.target_position, turn.state
         )
 
-    def save_state(self, session: Any, viewer: records.Viewer, document_id: int, state: dict[str, Any]) -> int:
+    def save_state(self, session: Session, viewer: Viewer, document_id: int, state: dict[str, Any]) -> int:
         return reviews.save_state(session, viewer, document_id, state)
 
-    def finish(self, session: Any, viewer: records.Viewer, document_id: int, name: str) -> list[str]:
+    def finish(self, session: Session, viewer: Viewer, document_id: int, name: str) -> list[str]:
         review = reviews.complete(session, viewer, document_id)
         said = [
             f"Saved: {name}'s review of {dates.long_date(review.held_on)} is recorded as held, and each target's "
@@ -145,36 +111,30 @@ class ReviewRecording(Recording):
         return [" ".join(said)]
 
     def summary(self, loaded: Loaded) -> str:
-        return review_summary(loaded.document, loaded.name) + (
+        return wording.review_summary(loaded.document, loaded.name) + (
             '\nIs this right? Say "confirm" to save it as held, or "change ..." to change a section.'
         )
 
 
-def _open(tracker: Tracker, pupil_id: Optional[int]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class OpenedReview:
+    draft: reviews.ReviewDraft
+    revision: int
+    turn: Turn
+    targets: int  # the current plan's targets, looked back on
+
+
+def _open(caller: Caller, pupil_id: Optional[int]) -> OpenedReview | Refused:
     with sessions().begin() as session:
-        viewer = viewer_of(session, tracker)
-        if not viewer.is_staff:
-            records.refuse(session, viewer, "open_review", "not staff")
-            return {"outcome": "not_staff", "linked": viewer.person is not None}
-        found = records.find_pupil(session, viewer, tracker.latest_message.get("text") or "", "open_review", pupil_id)
-        if found.outcome != "found":
-            return {
-                "outcome": found.outcome,
-                "school": school_name(session, viewer),
-                "choices": [(p.id, p.label or p.full_name) for p in found.pupils],
-            }
-        draft = reviews.open_review(session, viewer, found.pupil.id)
+        viewer, pupil = pupil_to_open(session, caller, pupil_id, "open_review")
+        if isinstance(pupil, Refused):
+            return pupil
+        draft = reviews.open_review(session, viewer, pupil.id)
         state = REVIEW_WALK.resume(draft.state) if draft.resumed else draft.state
         revision = reviews.save_state(session, viewer, draft.review_id, state)
         review = reviews.load_review(session, viewer, draft.review_id)
         turn = REVIEW_WALK.ask(_prepare(state, review), draft.pupil_name, reviews.review_values(review))
-        return {
-            "outcome": "opened",
-            "draft": draft,
-            "revision": revision,
-            "turn": turn,
-            "targets": state.get("reviewed", 0),
-        }
+        return OpenedReview(draft, revision, turn, state.get("reviewed", 0))
 
 
 class ActionStartReview(Action):
@@ -187,42 +147,16 @@ class ActionStartReview(Action):
     @store_guard
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        reply = await in_thread(_open, tracker, button_pupil_id(tracker))
-        outcome = reply["outcome"]
-        if outcome == "not_staff":
-            dispatcher.utter_message(
-                text=(
-                    "Capturing review meetings is for school staff who have linked this chat. "
-                    + (HOW_TO_LINK if not reply["linked"] else 'Parents can ask "how did the last review go?".')
-                )
-            )
+    ) -> Events:
+        reply = await in_thread(_open, Caller.of(tracker), button_pupil_id(tracker))
+        if isinstance(reply, Refused):
+            say_refused(dispatcher, reply, "start_review", "review", "start Amy Carter's review")
             return []
-        if outcome == "ambiguous":
-            dispatcher.utter_message(
-                text="I found more than one pupil with that name. Which one do you mean?",
-                buttons=[
-                    {"title": label, "payload": f'/start_review{{"pupil_id": "{pid}"}}'}
-                    for pid, label in reply["choices"]
-                ],
-            )
-            return []
-        if outcome == "no_name":
-            dispatcher.utter_message(
-                text="Whose review? Please include the pupil's name, for example \"start Amy Carter's review\"."
-            )
-            return []
-        if outcome != "opened":
-            dispatcher.utter_message(
-                text=f"I couldn't find a pupil by that name at {reply['school']}. Please check the spelling."
-            )
-            return []
-        draft: reviews.ReviewDraft = reply["draft"]
-        turn: Turn = reply["turn"]
+        draft, turn = reply.draft, reply.turn
         if draft.resumed:
             opening = f"Carrying on with {draft.pupil_name}'s review, where it was left."
         else:
-            targets = reply["targets"]
+            targets = reply.targets
             opening = (
                 f"Starting {draft.pupil_name}'s review (booked for {dates.long_date(draft.scheduled_for)}), in "
                 f"{TOTAL_SECTIONS} sections, looking back on "
@@ -240,7 +174,7 @@ class ActionStartReview(Action):
         )
         return [
             SlotSet("review_id", str(draft.review_id)),
-            SlotSet("review_revision", str(reply["revision"])),
+            SlotSet("review_revision", str(reply.revision)),
             SlotSet("review_prompt", "\n".join(turn.say)),
             SlotSet("review_buttons", buttons_slot(turn.buttons)),
             SlotSet("review_step", turn.asked),
@@ -258,26 +192,32 @@ class ActionAskReviewAnswer(AskWalkAnswer):
         return "action_ask_review_answer"
 
 
-def _add_note(tracker: Tracker, text: str, review_id: Optional[int]) -> tuple[str, str]:
-    """("noted", pupil's first name), ("no_review", "") or ("not_staff", "")."""
+class Noted(str, enum.Enum):
+    noted = "noted"
+    no_review = "no_review"
+    not_staff = "not_staff"
+
+
+def _add_note(caller: Caller, text: str, review_id: Optional[int]) -> tuple[Noted, str]:
+    """Whether the note was kept, and the pupil's first name when it was."""
     with sessions().begin() as session:
-        viewer = viewer_of(session, tracker)
+        viewer = caller.viewer(session)
         if not viewer.is_staff:
-            records.refuse(session, viewer, "note_review", "not staff")
-            return "not_staff", ""
+            access.refuse(session, viewer, "note_review", "not staff")
+            return Noted.not_staff, ""
         review = reviews.open_review_for_notes(session, viewer, review_id)
         if review is None:
-            return "no_review", ""
+            return Noted.no_review, ""
         reviews.add_note(session, viewer, review.id, text)
-        return "noted", review.pupil.first_name
+        return Noted.noted, review.pupil.first_name
 
 
 NOTE_NOT_SAVED = {
-    "no_review": (
+    Noted.no_review: (
         "There's no review meeting in progress for you to add that note to, so I haven't saved it. "
         'Start one with, for example, "start Amy Carter\'s review", then send the note again.'
     ),
-    "not_staff": f"Notes on review meetings are for school staff who have linked this chat, so I haven't saved it. {HOW_TO_LINK}",
+    Noted.not_staff: f"Notes on review meetings are for school staff who have linked this chat, so I haven't saved it. {HOW_TO_LINK}",
 }
 
 
@@ -297,8 +237,10 @@ class ValidateReviewForm(ValidateWalkForm):
         note = note_text(tracker.latest_message.get("text") or "")
         if note is None:
             return await super().aside(dispatcher, tracker)
-        outcome, name = await in_thread(_add_note, tracker, note, int(tracker.get_slot("review_id") or 0) or None)
-        dispatcher.utter_message(text=_noted(name, note) if outcome == "noted" else NOTE_NOT_SAVED[outcome])
+        outcome, name = await in_thread(
+            _add_note, Caller.of(tracker), note, int(tracker.get_slot("review_id") or 0) or None
+        )
+        dispatcher.utter_message(text=_noted(name, note) if outcome == Noted.noted else NOTE_NOT_SAVED[outcome])
         return True
 
     async def validate_review_answer(
@@ -326,11 +268,13 @@ class ActionReviewNote(Action):
     @store_guard
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    ) -> Events:
         text = tracker.latest_message.get("text") or ""
         note = note_text(text) or " ".join(text.split())
-        outcome, name = await in_thread(_add_note, tracker, note, int(tracker.get_slot("review_id") or 0) or None)
-        dispatcher.utter_message(text=_noted(name, note) if outcome == "noted" else NOTE_NOT_SAVED[outcome])
+        outcome, name = await in_thread(
+            _add_note, Caller.of(tracker), note, int(tracker.get_slot("review_id") or 0) or None
+        )
+        dispatcher.utter_message(text=_noted(name, note) if outcome == Noted.noted else NOTE_NOT_SAVED[outcome])
         return []
 
 
@@ -372,7 +316,7 @@ class ReviewLookup(PupilLookup):
     def reply(self, name: str, held: reviews.HeldReview) -> str:
         raise NotImplementedError
 
-    def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
+    def answer_with(self, session: Session, record: records.PupilRecord, viewer: Viewer) -> str:
         held = reviews.latest_held(session, viewer, record.pupil.id)
         name = record.pupil.full_name if viewer.is_staff else record.pupil.first_name
         if held is None or held.review is None:
@@ -400,7 +344,7 @@ class ActionLastReview(ReviewLookup):
         if looked_back:
             lines.append("How the targets went:")
             for row in looked_back:
-                result = _title("achieved", row.achieved).lower() if row.achieved else "not recorded"
+                result = wording.choice_title("achieved", row.achieved).lower() if row.achieved else "not recorded"
                 evidence = f" ({row.evidence})" if row.evidence else ""
                 lines.append(f'• "{row.outcome or row.difficulty}": {result}{evidence}')
         if review.parent_views:
@@ -431,7 +375,7 @@ class ActionNextSteps(ReviewLookup):
         lines = [f"At {first}'s review on {dates.long_date(review.held_on)}, the school agreed:"]
         for row in review.targets:
             if row.kind == "reviewed" and row.next_step:
-                lines.append(f'• "{row.outcome or row.difficulty}": {reviews.next_step_words(row)}')
+                lines.append(f'• "{row.outcome or row.difficulty}": {wording.next_step_words(row)}')
         for row in review.targets:
             if row.kind == "new" and (row.outcome or row.difficulty):
                 lines.append(f"• A new target: {row.outcome or row.difficulty}")
@@ -448,7 +392,7 @@ class ActionEvidenceSummary(PupilLookup):
     audit_action = "read_evidence"
     intent = "evidence_summary"
 
-    def answer_with(self, session: Any, record: records.PupilRecord, viewer: records.Viewer) -> str:
+    def answer_with(self, session: Session, record: records.PupilRecord, viewer: Viewer) -> str:
         name = record.pupil.first_name
         token = document_links.issue_evidence_link(session, viewer, record.pupil.id)
         if token is None:

@@ -16,20 +16,22 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.records import StoreUnavailable, channel_of, in_thread
-from bot.store import accounts, reminders
+from actions.support import Caller, Events, StoreUnavailable, in_thread
+from bot.core import wording
+from bot.store import reminders
 from bot.store.db import sessions
 
 
-def visit_reminders(channel: str, sender: str) -> list[str]:
+def visit_reminders(caller: Caller) -> list[str]:
     with sessions().begin() as session:
-        return reminders.on_visit(session, accounts.who_is(session, channel, sender), channel)
+        due = reminders.on_visit(session, caller.viewer(session).person, caller.channel)
+    return wording.visit_reminders([(item.pupil_name, item.due_on) for item in due])
 
 
-async def tell_reminders(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+async def tell_reminders(dispatcher: CollectingDispatcher, caller: Caller) -> None:
     """Say this chat user's pending reminders, if they are linked staff and have any."""
     try:
-        texts = await in_thread(visit_reminders, channel_of(tracker), tracker.sender_id)
+        texts = await in_thread(visit_reminders, caller)
     except StoreUnavailable:
         return
     for text in texts:
@@ -42,15 +44,13 @@ class ActionSessionStart(Action):
     def name(self) -> str:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
-        events: list[dict[str, Any]] = [SessionStarted()]
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
+        events: Events = [SessionStarted()]
         if (domain.get("session_config") or {}).get("carry_over_slots_to_new_session", True):
             events += [
                 SlotSet(name, value)
                 for name, value in tracker.slots.items()
                 if value is not None and name != "session_started_metadata"
             ]
-        await tell_reminders(dispatcher, tracker)
-        return events + [ActionExecuted("action_listen")]
+        await tell_reminders(dispatcher, Caller.of(tracker))
+        return [*events, ActionExecuted("action_listen")]

@@ -10,23 +10,29 @@ kind of document is loaded, saved and finished.
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import json
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
 
 import knowledge
-from actions.common import current_council
-from actions.records import StoreUnavailable, in_thread, viewer_of
+from actions.linking import HOW_TO_LINK
+from actions.support import Caller, Events, StoreUnavailable, in_thread, pupil_buttons, school_name
+from actions.topics import current_council
+from bot.core.names import Candidate
 from bot.core.walker import YES, Turn, Walk, is_command
-from bot.store import drafts
+from bot.store import access, records, revisions
+from bot.store.access import Viewer
 from bot.store.db import sessions
-from bot.store.records import Viewer
+from bot.store.records import Found
 
 QUESTION_START = re.compile(
     r"^(?:what|whats|what's|how|why|who|when|where|which|can|could|do|does|is|are|should|must|will|would|may)\b",
@@ -51,16 +57,16 @@ class Recording:
     noun = ""
     walk: Walk
 
-    def load(self, session: Any, viewer: Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
         raise NotImplementedError
 
-    def save_answer(self, session: Any, viewer: Viewer, document_id: int, seen: int, turn: Turn) -> drafts.SaveResult:
+    def save_answer(self, session: Session, viewer: Viewer, document_id: int, seen: int, turn: Turn) -> revisions.SaveResult:
         raise NotImplementedError
 
-    def save_state(self, session: Any, viewer: Viewer, document_id: int, state: dict[str, Any]) -> int:
+    def save_state(self, session: Session, viewer: Viewer, document_id: int, state: dict[str, Any]) -> int:
         raise NotImplementedError
 
-    def finish(self, session: Any, viewer: Viewer, document_id: int, name: str) -> list[str]:
+    def finish(self, session: Session, viewer: Viewer, document_id: int, name: str) -> list[str]:
         """Agree or complete the document; what to tell the user."""
         raise NotImplementedError
 
@@ -82,23 +88,43 @@ def saved_values(turn: Turn) -> dict[str, Any]:
     return {f"{turn.group}.{turn.target_position}.{key}": value for key, value in turn.save.items()}
 
 
-def take(
-    recording: Recording, tracker: Tracker, text: str, document_id: int, seen: int, asked: Optional[str]
-) -> dict[str, Any]:
+class Result(str, enum.Enum):
+    """Where a message left the walk."""
+
+    carry_on = "continue"
+    stopped = "stopped"  # "stop for now": the document is kept, to carry on later
+    agreed = "agreed"  # agreed (a plan) or confirmed as held (a review)
+    gone = "gone"  # no longer open for editing here (agreed elsewhere, or access ended)
+
+
+@dataclass(frozen=True)
+class TakeReply:
+    """What to say after one message of the walk, and what the conversation keeps for the next."""
+
+    result: Result
+    say: list[str] = field(default_factory=list)
+    prompt: str = ""
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    revision: int = 0
+    asked: str | None = None
+
+
+def take(recording: Recording, caller: Caller, document_id: int, seen: int, asked: Optional[str]) -> TakeReply:
     """One message of the walk: read it, save what it answers, and say what comes next."""
     walk = recording.walk
+    text = caller.text
     with sessions().begin() as session:
-        viewer = viewer_of(session, tracker)
+        viewer = caller.viewer(session)
         try:
             loaded = recording.load(session, viewer, document_id)
-        except drafts.NotAllowed:
+        except access.NotAllowed:
             loaded = None
         if loaded is None:
-            return {"result": "gone"}
+            return TakeReply(Result.gone)
         name, state, values = loaded.name, loaded.state, loaded.values
         if state.get("confirming"):
             if YES.match(text.strip().lower()):
-                return {"result": "agreed", "say": recording.finish(session, viewer, document_id, name)}
+                return TakeReply(Result.agreed, recording.finish(session, viewer, document_id, name))
             state.pop("confirming")
         view = walk.view_for(state, asked)
         turn = walk.handle(view, text, name, values)
@@ -113,17 +139,18 @@ def take(
             if not result.saved and result.conflict:
                 conflict = result.conflict
                 again = walk.ask(walk.view_for(state, asked), name, values)
-                return {
-                    "result": "continue",
-                    "revision": result.revision,
-                    "asked": again.asked,
-                    "say": [
-                        f'{conflict.by} changed this answer a moment ago, to "{recording.shown_choice(conflict.field, conflict.value)}". '
-                        'I haven\'t overwritten it. Say "keep" to keep theirs, or type your answer again to replace it.'
+                theirs = recording.shown_choice(conflict.field, conflict.value)
+                return TakeReply(
+                    Result.carry_on,
+                    [
+                        f'{conflict.by} changed this answer a moment ago, to "{theirs}". I haven\'t overwritten it. '
+                        'Say "keep" to keep theirs, or type your answer again to replace it.'
                     ],
-                    "prompt": "\n".join(again.say),
-                    "buttons": again.buttons,
-                }
+                    "\n".join(again.say),
+                    again.buttons,
+                    result.revision,
+                    again.asked,
+                )
             revision = result.revision
             if result.others:
                 notes.append(
@@ -133,34 +160,91 @@ def take(
         else:
             revision = recording.save_state(session, viewer, document_id, turn.state)
         if turn.finished == "stopped":
-            return {"result": "stopped", "say": turn.say + notes}
+            return TakeReply(Result.stopped, turn.say + notes)
         if turn.finished == "ready":
             turn.state["confirming"] = True
             revision = recording.save_state(session, viewer, document_id, turn.state)
             session.flush()
             reloaded = recording.load(session, viewer, document_id)
-            prompt = recording.summary(reloaded)  # type: ignore[arg-type]
+            assert reloaded is not None
+            prompt = recording.summary(reloaded)
             skipped = walk.unanswered(turn.state)
             if skipped:
                 prompt += (
-                    f'\n{len(skipped)} question(s) have no answer yet; say "carry on with {name}\'s {recording.noun}" '
-                    "later to fill them."
+                    f"\n{len(skipped)} question(s) have no answer yet; say \"carry on with {name}'s "
+                    f'{recording.noun}" later to fill them.'
                 )
-            return {
-                "result": "continue",
-                "revision": revision,
-                "say": turn.say[:-1] + notes,
-                "prompt": prompt,
-                "buttons": recording.confirm_buttons,
-            }
-        return {
-            "result": "continue",
-            "revision": revision,
-            "say": turn.say[:-1] + notes,
-            "prompt": turn.say[-1] if turn.say else "",
-            "buttons": turn.buttons,
-            "asked": turn.asked or asked,
-        }
+            return TakeReply(Result.carry_on, turn.say[:-1] + notes, prompt, recording.confirm_buttons, revision)
+        return TakeReply(
+            Result.carry_on,
+            turn.say[:-1] + notes,
+            turn.say[-1] if turn.say else "",
+            turn.buttons,
+            revision,
+            turn.asked or asked,
+        )
+
+
+class Opening(str, enum.Enum):
+    """Why a pupil's plan or review could not be opened for the walk, or that it was."""
+
+    opened = "opened"
+    not_staff = "not_staff"
+    ambiguous = "ambiguous"
+    no_name = "no_name"
+    not_found = "not_found"
+    no_draft = "no_draft"  # "carry on with ..." when nothing is in progress
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A pupil's document not opened, and what the reply needs to say why."""
+
+    why: Opening
+    linked: bool = False
+    school: str = ""
+    choices: tuple[Candidate, ...] = ()
+
+
+def pupil_to_open(
+    session: Session, caller: Caller, pupil_id: int | None, action: str
+) -> tuple[Viewer, Candidate | Refused]:
+    """The pupil whose document staff asked to open, or why it cannot be opened (refusals audited)."""
+    viewer = caller.viewer(session)
+    if not viewer.is_staff:
+        access.refuse(session, viewer, action, "not staff")
+        return viewer, Refused(Opening.not_staff, linked=viewer.person is not None)
+    found = records.find_pupil(session, viewer, caller.text, action, pupil_id)
+    if found.outcome == Found.found:
+        return viewer, found.pupil
+    why = {Found.ambiguous: Opening.ambiguous, Found.no_name: Opening.no_name}.get(found.outcome, Opening.not_found)
+    return viewer, Refused(why, linked=True, school=school_name(session, viewer), choices=found.pupils)
+
+
+def say_refused(dispatcher: CollectingDispatcher, refused: Refused, intent: str, noun: str, example: str) -> None:
+    """Tell staff (or someone else) why the plan or review was not opened."""
+    if refused.why == Opening.not_staff:
+        what, parents = STAFF_ONLY[noun]
+        dispatcher.utter_message(
+            text=f"{what} is for school staff who have linked this chat. " + (parents if refused.linked else HOW_TO_LINK)
+        )
+    elif refused.why == Opening.ambiguous:
+        dispatcher.utter_message(
+            text="I found more than one pupil with that name. Which one do you mean?",
+            buttons=pupil_buttons(intent, refused.choices),
+        )
+    elif refused.why == Opening.no_name:
+        dispatcher.utter_message(text=f'Whose {noun}? Please include the pupil\'s name, for example "{example}".')
+    else:
+        dispatcher.utter_message(
+            text=f"I couldn't find a pupil by that name at {refused.school}. Please check the spelling."
+        )
+
+
+STAFF_ONLY = {
+    "plan": ("Recording SEN Support Plans", 'Parents can ask "what\'s in my child\'s plan?".'),
+    "review": ("Capturing review meetings", 'Parents can ask "how did the last review go?".'),
+}
 
 
 def looks_like_question(tracker: Tracker) -> Optional[str]:
@@ -209,8 +293,7 @@ class ValidateWalkForm(FormValidationAction):
             reply = await in_thread(
                 take,
                 self.recording,
-                tracker,
-                str(slot_value or ""),
+                dataclasses.replace(Caller.of(tracker), text=str(slot_value or "")),
                 document_id,
                 seen,
                 tracker.get_slot(self.slot("step")),
@@ -218,19 +301,19 @@ class ValidateWalkForm(FormValidationAction):
         except StoreUnavailable:
             dispatcher.utter_message(text="Sorry, I couldn't save that just now. Please send it again in a moment.")
             return {answer: None}
-        for line in reply.get("say", []):
+        for line in reply.say:
             dispatcher.utter_message(text=line)
-        if reply["result"] == "gone":
+        if reply.result == Result.gone:
             dispatcher.utter_message(text=f"That {self.recording.noun} is no longer open for editing here.")
             return {answer: "closed", self.slot("result"): "closed"}
-        if reply["result"] in ("stopped", "agreed"):
-            return {answer: reply["result"], self.slot("result"): reply["result"]}
+        if reply.result in (Result.stopped, Result.agreed):
+            return {answer: reply.result.value, self.slot("result"): reply.result.value}
         return {
             answer: None,
-            self.slot("revision"): str(reply["revision"]),
-            self.slot("prompt"): reply["prompt"],
-            self.slot("buttons"): buttons_slot(reply["buttons"]),
-            self.slot("step"): reply.get("asked"),
+            self.slot("revision"): str(reply.revision),
+            self.slot("prompt"): reply.prompt,
+            self.slot("buttons"): buttons_slot(reply.buttons),
+            self.slot("step"): reply.asked,
         }
 
 
@@ -244,7 +327,7 @@ class AskWalkAnswer(Action, ABC):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    ) -> Events:
         prompt = tracker.get_slot(f"{self.noun}_prompt")
         buttons = json.loads(tracker.get_slot(f"{self.noun}_buttons") or "[]")
         if prompt:
@@ -262,7 +345,7 @@ class WalkFinished(Action, ABC):
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[dict[str, Any]]:
+    ) -> Events:
         return [
             SlotSet(f"{self.noun}_{part}", None) for part in ("id", "revision", "prompt", "buttons", "step", "answer")
         ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core import dates
+from bot.core.names import Candidate
 
 REVIEW_GAP_LIMIT = dt.timedelta(days=122)  # about four months
 
@@ -51,3 +52,22 @@ def review_timing(
         none_booked=next_booked is None,
         long_gap=long_gap,
     )
+
+
+@dataclass
+class Agenda:
+    """A school's reviews as staff need them: due soon, overdue, and flagged.
+
+    Each list holds at most the agenda's limit, soonest or most urgent first;
+    the ``*_total`` counts say how many there are in all.
+    """
+
+    days: int
+    due: list[tuple[Candidate, dt.date]] = field(default_factory=list)
+    overdue: list[tuple[Candidate, dt.date]] = field(default_factory=list)
+    none_booked: list[Candidate] = field(default_factory=list)
+    long_gap: list[tuple[Candidate, dt.date, dt.date]] = field(default_factory=list)
+    due_total: int = 0
+    overdue_total: int = 0
+    none_booked_total: int = 0
+    long_gap_total: int = 0

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from bot.core import dates
 from bot import settings
 from bot.store import demo, document_links, migrate
-from bot.store.accounts import ADMIN, Person, audit, issue_parent_code, issue_staff_code
+from bot.store.access import ADMIN, Person, audit
+from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.db import sessions
-from bot.store.records import Viewer
+from bot.store.access import Viewer
 from bot.store.models import AuditEvent, Parent, Pupil, School, Staff, StaffRole
 
 

@@ -5,8 +5,12 @@ Usage: python -m bot.ops.reminders [--once | --rounds N] [--every SECONDS] [--ho
 Each round makes the missing reminders for every school (reviews not yet
 held, due within the horizon or overdue; one per review and person) and, when
 ``TELEGRAM_BOT_TOKEN`` is set, sends those of staff linked on Telegram to
-their chat, through the Bot API at ``TELEGRAM_API_URL``. Reminders of staff
-not on Telegram wait for their next visit to the chat (``for_visit``).
+their chat, through the Bot API at ``TELEGRAM_API_URL``, with the same bot
+as the Telegram app builds (``bot/telegram/sending.py``): paced to Telegram's
+flood limits, waiting out a "429 retry after", and a long reminder split into
+several messages. The bot is opened at the start of a round's sending and
+closed at its end. Reminders of staff not on Telegram wait for their next
+visit to the chat (``for_visit``).
 
 Any number of copies may run against one database: a reminder is claimed
 before it is sent, so each goes out once. A failed send gives the reminder
@@ -28,17 +32,20 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core import dates
+from bot.core import dates, wording
 from bot import settings
 from bot.store import reminders
-from bot.store.accounts import ADMIN, Person, audit
+from bot.store.access import ADMIN, Person, PersonKind, Viewer, audit
 from bot.store.db import sessions
 from bot.store.models import School
-from bot.store.records import Viewer, agenda
+from bot.store.records import agenda
+
+if TYPE_CHECKING:
+    from telegram.ext import ExtBot
 
 logger = logging.getLogger("sen-support.reminders")
 
@@ -59,11 +66,11 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def make_bot(token: str, api_url: Optional[str] = None) -> Any:
-    from telegram import Bot
+def make_bot(token: str, api_url: Optional[str] = None) -> ExtBot:
+    """The Telegram app's kind of bot; imported only when a token is set, so the admin command stays quick."""
+    from bot.telegram import sending
 
-    api = (api_url or settings.telegram_api_url()).rstrip("/")
-    return Bot(token, base_url=f"{api}/bot", base_file_url=f"{api}/file/bot")
+    return sending.make_bot(token, api_url)
 
 
 def _chat_id(address: str) -> Any:
@@ -81,7 +88,6 @@ class Schedule:
         self.batch = batch
         self.worker = worker_name()
         self.bot = make_bot(token, api_url) if token else None
-        self._bot_ready = False
         self.stop = asyncio.Event()
 
     def _sweep(self) -> int:
@@ -101,23 +107,38 @@ class Schedule:
             for reminder_id in reminder_ids:
                 reminders.release(session, reminder_id)
 
-    async def _ready(self) -> bool:
-        """Whether the Bot API answers (checked once, then again after a failure)."""
-        if self._bot_ready:
-            return True
+    @staticmethod
+    async def _open(bot: ExtBot) -> bool:
+        """Start the bot's HTTP client and check the Bot API answers; if it does not, nothing is claimed."""
         try:
-            await self.bot.initialize()  # type: ignore[union-attr]
+            await bot.initialize()
         except Exception as problem:  # noqa: BLE001 - any failure to reach the Bot API waits for the next round
             logger.warning("Telegram is not reachable (%s); reminders wait for the next round.", type(problem).__name__)
             return False
-        self._bot_ready = True
         return True
 
-    async def _send(self, due: reminders.Due) -> bool:
+    @staticmethod
+    async def _close(bot: ExtBot) -> None:
+        """Close the bot's HTTP client, so no connection is held open between rounds."""
+        try:
+            await bot.shutdown()
+        except Exception as problem:  # noqa: BLE001 - closing the HTTP client after a round
+            logger.debug("Closing the Telegram bot failed (%s).", type(problem).__name__)
+
+    async def _send(self, bot: ExtBot, due: reminders.Due) -> bool:
+        """Send one reminder, in as many messages as it needs; whether all of them went.
+
+        A "429 retry after" is waited out and tried again by the bot's rate
+        limiter. Any other failure, even after some parts went, gives the whole
+        reminder back to be sent in a later round: a repeated first part is
+        better than a reminder cut short.
+        """
         from telegram.error import TelegramError
 
+        from bot.telegram import sending
+
         try:
-            await self.bot.send_message(chat_id=_chat_id(due.address or ""), text=due.text())  # type: ignore[union-attr]
+            await sending.send_text(bot, _chat_id(due.address or ""), wording.reminder_text(due.pupil_name, due.due_on))
         except (TelegramError, OSError, ValueError) as problem:
             logger.warning(
                 "A reminder could not be sent on Telegram (%s); it will be tried again.", type(problem).__name__
@@ -126,9 +147,20 @@ class Schedule:
         return True
 
     async def deliver(self) -> tuple[int, int]:
+        """Open the bot, send the Telegram reminders that are due, and close the bot again."""
+        if self.bot is None:
+            return 0, 0
+        try:
+            if not await self._open(self.bot):
+                return 0, 0
+            return await self._deliver_batches(self.bot)
+        finally:
+            await self._close(self.bot)
+
+    async def _deliver_batches(self, bot: ExtBot) -> tuple[int, int]:
         """Claim and send Telegram reminders, batch after batch, until none are left or a send fails."""
         sent = failed = 0
-        while not self.stop.is_set() and await self._ready():
+        while not self.stop.is_set():
             batch = await asyncio.to_thread(self._claim)
             claimed_at = time.monotonic()
             for position, due in enumerate(batch):
@@ -137,7 +169,7 @@ class Schedule:
                     # Give the rest back now rather than leave them held until the claim runs out.
                     await asyncio.to_thread(self._release, [left.reminder_id for left in batch[position:]])
                     return sent, failed
-                if await self._send(due):
+                if await self._send(bot, due):
                     await asyncio.to_thread(self._delivered, due.reminder_id)
                     sent += 1
                 else:
@@ -164,33 +196,26 @@ class Schedule:
             "on" if self.bot else "off (TELEGRAM_BOT_TOKEN not set)",
         )
         done = 0
-        try:
-            while not self.stop.is_set() and (rounds is None or done < rounds):
-                try:
-                    result = await self.round()
-                except Exception as problem:  # noqa: BLE001 - one failed round (database away) must not end the schedule
-                    logger.warning("A reminder round failed (%s); trying again next round.", type(problem).__name__)
-                else:
-                    if result.created or result.sent or result.failed:
-                        logger.info(
-                            "Reminders: %d new, %d sent on Telegram, %d to try again.",
-                            result.created,
-                            result.sent,
-                            result.failed,
-                        )
-                done += 1
-                if rounds is not None and done >= rounds:
-                    break
-                try:
-                    await asyncio.wait_for(self.stop.wait(), timeout=every)
-                except asyncio.TimeoutError:
-                    pass
-        finally:
-            if self.bot is not None and self._bot_ready:
-                try:
-                    await self.bot.shutdown()
-                except Exception:  # noqa: BLE001 - closing the HTTP client at exit
-                    pass
+        while not self.stop.is_set() and (rounds is None or done < rounds):
+            try:
+                result = await self.round()
+            except Exception as problem:  # noqa: BLE001 - one failed round (database away) must not end the schedule
+                logger.warning("A reminder round failed (%s); trying again next round.", type(problem).__name__)
+            else:
+                if result.created or result.sent or result.failed:
+                    logger.info(
+                        "Reminders: %d new, %d sent on Telegram, %d to try again.",
+                        result.created,
+                        result.sent,
+                        result.failed,
+                    )
+            done += 1
+            if rounds is not None and done >= rounds:
+                break
+            try:
+                await asyncio.wait_for(self.stop.wait(), timeout=every)
+            except asyncio.TimeoutError:
+                pass
         logger.info("Reminder schedule stopped.")
         return 0
 
@@ -207,53 +232,16 @@ def digest(session: Session, school: School, days: int, today: Optional[dt.date]
     audit(session, channel="admin", actor=ADMIN, action="review_digest", allowed=True, detail=f"school {school.id}")
     found = agenda(
         session,
-        Viewer(Person(kind="admin", id=None, school_id=school.id), "admin"),
+        Viewer(Person(kind=PersonKind.admin.value, id=None, school_id=school.id), "admin"),
         days,
         today=today,
         limit=DIGEST_LIMIT,
     )
     assert found is not None
-
-    def when(day: dt.date) -> str:
-        return f"{dates.long_date(day)} ({dates.relative(day, today)})"
-
-    def block(title: str, lines: list[str], total: int, empty: str) -> str:
-        if not lines:
-            return empty
-        more = [f"  …and {total - len(lines)} more."] if total > len(lines) else []
-        return (
-            title.format(n=total)
-            + "\n"
-            + "\n".join(f"  • {line}" for line in lines)
-            + ("\n" + "\n".join(more) if more else "")
-        )
-
-    flagged = [f"{pupil.label}: no review booked" for pupil in found.none_booked] + [
-        f"{pupil.label}: next review {dates.long_date(booked)}, more than four months after {dates.long_date(start)}"
-        for pupil, start, booked in found.long_gap
-    ]
     waiting = reminders.pending_count(session, school.id)
     parts = [
         f"Review digest for {school.name}, {dates.long_date(today)}",
-        block(
-            "Overdue, not yet recorded as held ({n}):",
-            [f"{p.label}: was due {when(d)}" for p, d in found.overdue],
-            found.overdue_total,
-            "No reviews are overdue.",
-        ),
-        block(
-            f"Due in the next {days} days ({{n}}):",
-            [f"{p.label}: {when(d)}" for p, d in found.due],
-            found.due_total,
-            f"No reviews are due in the next {days} days.",
-        ),
-        block(
-            "Needing attention ({n}), since the Code of Practice expects reviews at least three times a year "
-            "(paragraph 6.65):",
-            flagged,
-            found.none_booked_total + found.long_gap_total,
-            "No pupils flagged by the Code's timing.",
-        ),
+        wording.agenda_text(school.name, found, overdue_first=True, today=today),
         f"Reminders: {created} new for staff, {waiting} waiting to be delivered (sent on Telegram by the "
         "reminder schedule, or shown at the start of their next chat).",
     ]

@@ -13,30 +13,21 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Optional
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from bot import settings
 from bot.store import push
-from bot.store.models import AuditEvent, ChatIdentity, CodeAttempt, LinkCode, ParentPupil, Staff, utcnow
+from bot.store.access import Person, audit, parent_person, staff_person
+from bot.store.models import ChatIdentity, CodeAttempt, LinkCode, ParentPupil, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 CODE_LIFETIME = dt.timedelta(days=14)
 MAX_WRONG_CODES = 5
 THROTTLE_WINDOW = dt.timedelta(minutes=15)
-
-
-@dataclass(frozen=True)
-class Person:
-    """Who a linked chat user is."""
-
-    kind: str  # "staff", "parent" or "admin" (the admin command)
-    id: Optional[int]
-    school_id: Optional[int] = None
-    pupil_ids: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,49 +56,6 @@ def new_code() -> str:
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if any(ch.isdigit() for ch in raw) and any(ch.isalpha() for ch in raw):
             return f"{raw[:4]}-{raw[4:]}"
-
-
-def audit(
-    session: Session,
-    *,
-    channel: str,
-    actor: Optional[Person],
-    action: str,
-    allowed: bool,
-    pupil_id: Optional[int] = None,
-    detail: Optional[str] = None,
-) -> None:
-    """Record a read or change of a pupil's record, or an attempt at one."""
-    session.add(
-        AuditEvent(
-            channel=channel,
-            actor_kind=actor.kind if actor else "unlinked",  # staff, parent, admin or unlinked
-            actor_id=actor.id if actor else None,
-            action=action,
-            pupil_id=pupil_id,
-            allowed=allowed,
-            detail=detail,
-        )
-    )
-
-
-def audit_reads(session: Session, *, channel: str, actor: Person, action: str, pupil_ids: Iterable[int]) -> None:
-    """Record that one person saw several pupils' records, as one event per pupil, in one statement."""
-    rows = [
-        {
-            "at": utcnow(),
-            "channel": channel,
-            "actor_kind": actor.kind,
-            "actor_id": actor.id,
-            "action": action,
-            "pupil_id": pupil_id,
-            "allowed": True,
-            "detail": None,
-        }
-        for pupil_id in pupil_ids
-    ]
-    if rows:
-        session.execute(insert(AuditEvent), rows)
 
 
 def issue_staff_code(session: Session, staff_id: int, now: Optional[dt.datetime] = None) -> str:
@@ -194,23 +142,8 @@ def who_is(session: Session, channel: str, external_id: str) -> Optional[Person]
     if identity is None:
         return None
     if identity.staff_id is not None:
-        staff = session.get(Staff, identity.staff_id)
-        if staff is None or not staff.active:
-            return None
-        return Person(kind="staff", id=staff.id, school_id=staff.school_id)
-    pupils = (
-        session.execute(
-            select(ParentPupil.pupil_id)
-            .where(ParentPupil.parent_id == identity.parent_id)
-            .order_by(ParentPupil.pupil_id)
-        )
-        .scalars()
-        .all()
-    )
-    return Person(kind="parent", id=identity.parent_id, pupil_ids=tuple(pupils))
-
-
-ADMIN = Person(kind="admin", id=None)
+        return staff_person(session, identity.staff_id)
+    return parent_person(session, identity.parent_id)
 
 
 def unlink(session: Session, channel: str, external_id: str) -> bool:

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.core import dates
-from bot.store.accounts import ADMIN, audit, issue_parent_code, issue_staff_code
+from bot.store.access import ADMIN, audit
+from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.models import (
     AreaOfNeed,
     LevelOfNeed,

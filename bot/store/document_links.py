@@ -20,10 +20,9 @@ from typing import Optional, Union
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.store.accounts import Person, audit
+from bot.store.access import Person, Viewer, audit, may_have_plan, may_see_pupil, person_now
 from bot.store.evidence import History, build_history
-from bot.store.models import DocumentLink, ParentPupil, PlanStatus, Pupil, Staff, SupportPlan, utcnow
-from bot.store.records import Viewer
+from bot.store.models import DocumentLink, Pupil, SupportPlan, utcnow
 
 LINK_LIFETIME = dt.timedelta(days=7)
 
@@ -35,18 +34,11 @@ def _digest(token: str) -> str:
 def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.datetime] = None) -> Optional[str]:
     """A token for the plan, or None (audited) if the viewer may not have it."""
     plan = session.get(SupportPlan, plan_id)
-    person = viewer.person
-    allowed = False
-    if plan is not None and person is not None:
-        pupil = session.get(Pupil, plan.pupil_id)
-        if person.kind == "staff":
-            allowed = pupil is not None and pupil.school_id == person.school_id
-        elif person.kind == "parent":
-            allowed = plan.pupil_id in person.pupil_ids and plan.status == PlanStatus.agreed
+    allowed = plan is not None and may_have_plan(session, viewer.person, plan)
     audit(
         session,
         channel=viewer.channel,
-        actor=person,
+        actor=viewer.person,
         action="link_plan_document",
         allowed=allowed,
         pupil_id=plan.pupil_id if plan is not None and allowed else None,
@@ -72,23 +64,11 @@ def _new_link(session: Session, viewer: Viewer, now: Optional[dt.datetime], **op
     return token
 
 
-def may_see_history(session: Session, person: Optional[Person], pupil_id: int) -> bool:
-    """Whether this person may have the pupil's evidence summary: staff of the pupil's school, or a linked parent."""
-    if person is None:
-        return False
-    if person.kind == "staff":
-        return (
-            session.execute(select(Pupil.id).where(Pupil.id == pupil_id, Pupil.school_id == person.school_id)).first()
-            is not None
-        )
-    return person.kind == "parent" and pupil_id in person.pupil_ids
-
-
 def issue_evidence_link(
     session: Session, viewer: Viewer, pupil_id: int, now: Optional[dt.datetime] = None
 ) -> Optional[str]:
     """A token for the pupil's evidence summary, or None (audited) if the viewer may not have it."""
-    allowed = may_see_history(session, viewer.person, pupil_id)
+    allowed = may_see_pupil(session, viewer.person, pupil_id)
     audit(
         session,
         channel=viewer.channel,
@@ -102,20 +82,9 @@ def issue_evidence_link(
     return _new_link(session, viewer, now, kind="evidence", pupil_id=pupil_id)
 
 
-def _holder_now(session: Session, link: DocumentLink) -> Optional[Person]:
-    """The person a link was made for, with the access they have today (None if they have none now)."""
-    if link.actor_kind == "staff":
-        staff = session.get(Staff, link.actor_id)
-        return Person("staff", staff.id, staff.school_id) if staff is not None and staff.active else None
-    if link.actor_kind == "parent":
-        pupils = session.execute(select(ParentPupil.pupil_id).where(ParentPupil.parent_id == link.actor_id)).scalars()
-        return Person("parent", link.actor_id, pupil_ids=tuple(pupils))
-    return None
-
-
 def _open_evidence(session: Session, link: DocumentLink) -> Optional[History]:
-    holder = _holder_now(session, link)
-    if not may_see_history(session, holder, link.pupil_id):  # type: ignore[arg-type]
+    holder = person_now(session, link.actor_kind, link.actor_id)
+    if not may_see_pupil(session, holder, link.pupil_id):
         audit(
             session,
             channel="web",

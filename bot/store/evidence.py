@@ -3,14 +3,13 @@
 When a pupil keeps making little progress despite SEN support, the school or
 the parents may ask the council for an EHC needs assessment, and the council
 looks at what the school has already done and how the pupil has progressed.
-``read_history`` gathers that from the store: one ``Cycle`` per agreed (or
+``build_history`` gathers that from the store: one ``Cycle`` per agreed (or
 since superseded) plan version, in order, with the reviews held for it, and
 the counts a reader at the council looks for first.
 
-Staff of the pupil's school and a parent linked to the pupil may read it
-(parents may make the request themselves); anyone else is refused. The read
-and every refusal are audited, and refusals are returned as None rather than
-raised, so their audit rows commit with the caller's transaction.
+It is read only through a private link (``bot.store.document_links``), which
+gives it to staff of the pupil's school and parents linked to the pupil
+(parents may make the request themselves), as ``bot.store.access`` decides.
 
 The history is plain data, detached from the session, so it can be laid out
 as a document after the session has closed.
@@ -36,9 +35,7 @@ from bot.store.models import (
     SupportPlan,
     Target,
 )
-from bot.store.records import Viewer, _authorise
 
-READ_ACTION = "read_evidence"
 RESULTS = ("achieved", "progress", "not_achieved")
 
 
@@ -226,18 +223,6 @@ class History:
     @property
     def professionals(self) -> tuple[Professional, ...]:
         return professionals_across(self.cycles)
-
-
-def read_history(session: Session, viewer: Viewer, pupil_id: int) -> Optional[History]:
-    """The pupil's graduated-approach history, or None (refusal audited) if not the viewer's to see.
-
-    Staff of the pupil's school and parents linked to the pupil may read it;
-    the read is audited as ``read_evidence``.
-    """
-    pupil = _authorise(session, viewer, pupil_id, READ_ACTION)
-    if pupil is None:
-        return None
-    return build_history(session, pupil)
 
 
 def build_history(session: Session, pupil: Pupil) -> History:

@@ -8,7 +8,6 @@ identities are stored only as keyed digests, never as raw channel ids.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 
 from sqlalchemy import (
     Boolean,
@@ -27,42 +26,22 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
+from bot.core.vocabulary import (  # noqa: F401  (the tables' choices, named here for the store's callers)
+    AreaOfNeed,
+    LevelOfNeed,
+    NextStep,
+    PlanStatus,
+    ReviewDecision,
+    ReviewStatus,
+    StaffRole,
+    TargetProgress,
+)
+
 Base = declarative_base()
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-class StaffRole(str, enum.Enum):
-    senco = "senco"
-    teacher = "teacher"
-    admin = "admin"
-
-
-class LevelOfNeed(str, enum.Enum):
-    sen_support = "sen_support"
-    ehcp = "ehcp"
-
-
-class AreaOfNeed(str, enum.Enum):
-    cognition_learning = "cognition_learning"
-    communication_interaction = "communication_interaction"
-    sensory_physical = "sensory_physical"
-    semh = "semh"
-    medical = "medical"
-
-
-class PlanStatus(str, enum.Enum):
-    draft = "draft"
-    agreed = "agreed"
-    superseded = "superseded"
-
-
-class TargetProgress(str, enum.Enum):
-    achieved = "achieved"
-    not_achieved = "not_achieved"
-    progress = "progress"
 
 
 class School(Base):
@@ -239,24 +218,6 @@ class DocumentLink(Base):
     channel = Column(String(40), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     expires_at = Column(DateTime, nullable=False)
-
-
-class ReviewStatus(str, enum.Enum):
-    booked = "booked"
-    in_progress = "in_progress"
-    held = "held"
-
-
-class ReviewDecision(str, enum.Enum):
-    carry_on = "carry_on"
-    no_longer_needed = "no_longer_needed"
-    consider_ehc_assessment = "consider_ehc_assessment"
-
-
-class NextStep(str, enum.Enum):
-    carry_on = "carry_on"
-    new_target = "new_target"
-    different_provision = "different_provision"
 
 
 def _review_status(context) -> ReviewStatus:  # type: ignore[no-untyped-def]

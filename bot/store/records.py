@@ -1,93 +1,50 @@
-"""Reading pupils' records, only for those entitled, and auditing every read.
+"""Reading pupils' records: which pupil a message means, their plan and review timing, a school's reviews.
 
-Every function here takes a ``Viewer``: the linked person (or nobody) and
-the channel they are on. Access is checked on every call, never cached:
-staff see their own school's pupils, parents their own children, and an
-unlinked chat user no one. Each read of a pupil's record, and each refused
-attempt, writes an audit event in the same transaction.
-
-The Code of Practice expects reviews at least three times a year (6.65), so a
-pupil on SEN support with no review booked, or with more than about four
-months between reviews, is flagged to staff.
+Every function here takes a ``Viewer`` and asks ``bot.store.access`` whether
+they may see each pupil, on every call; each read and each refusal is audited
+in the same transaction. How review dates are judged is ``bot.core.review_timing``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import enum
+from dataclasses import dataclass
 from typing import Optional
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from bot.core import dates
-from bot.core.review_timing import Timing, review_timing
+from bot.core.review_timing import Agenda, Timing, review_timing
 from bot.core import names
-from bot.store.accounts import Person, audit, audit_reads
+from bot.store.access import Viewer, audit_reads, authorise_read, may_list_reviews, refuse, visible_pupils
 from bot.store.models import PlanStatus, Pupil, Review, SupportPlan
 
 AGENDA_LIMIT = 10  # pupils shown in each part of a school's list of reviews
 
 
-@dataclass(frozen=True)
-class Viewer:
-    person: Optional[Person]
-    channel: str
+class Found(str, enum.Enum):
+    """What a search for the pupil a message means came to."""
 
-    @property
-    def is_staff(self) -> bool:
-        return self.person is not None and self.person.kind == "staff"
-
-    @property
-    def is_parent(self) -> bool:
-        return self.person is not None and self.person.kind == "parent"
+    found = "found"
+    ambiguous = "ambiguous"  # several of the viewer's pupils match
+    not_found = "not_found"  # staff named no pupil of theirs
+    other_child = "other_child"  # a parent named someone other than their children
+    no_name = "no_name"  # nobody named and no way to tell
+    unlinked = "unlinked"
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """Which pupil a message is about, as far as the viewer may know.
+    """Which pupil a message is about, as far as the viewer may know."""
 
-    ``outcome`` is one of: found, ambiguous, not_found (staff named no pupil of
-    theirs), other_child (a parent named someone other than their children),
-    no_name (nobody named and no way to tell), unlinked.
-    """
-
-    outcome: str
+    outcome: Found
     pupils: tuple[names.Candidate, ...] = ()
 
     @property
     def pupil(self) -> names.Candidate:
         return self.pupils[0]
-
-
-@dataclass
-class Agenda:
-    """A school's reviews as staff need them: due soon, overdue, and flagged.
-
-    Each list holds at most the agenda's limit, soonest or most urgent first;
-    the ``*_total`` counts say how many there are in all.
-    """
-
-    days: int
-    due: list[tuple[names.Candidate, dt.date]] = field(default_factory=list)
-    overdue: list[tuple[names.Candidate, dt.date]] = field(default_factory=list)
-    none_booked: list[names.Candidate] = field(default_factory=list)
-    long_gap: list[tuple[names.Candidate, dt.date, dt.date]] = field(default_factory=list)
-    due_total: int = 0
-    overdue_total: int = 0
-    none_booked_total: int = 0
-    long_gap_total: int = 0
-
-
-def _visible(viewer: Viewer):  # type: ignore[no-untyped-def]
-    person = viewer.person
-    if person is None:
-        return None
-    if person.kind == "staff":
-        return Pupil.school_id == person.school_id
-    if not person.pupil_ids:
-        return None
-    return Pupil.id.in_(person.pupil_ids)
 
 
 def _label(pupil: Pupil) -> str:
@@ -96,7 +53,7 @@ def _label(pupil: Pupil) -> str:
 
 def candidates(session: Session, viewer: Viewer) -> list[names.Candidate]:
     """The pupils this viewer may see, for name matching."""
-    condition = _visible(viewer)
+    condition = visible_pupils(viewer.person)
     if condition is None:
         return []
     rows = session.execute(select(Pupil.id, Pupil.first_name, Pupil.last_name, Pupil.year_group).where(condition)).all()
@@ -104,11 +61,6 @@ def candidates(session: Session, viewer: Viewer) -> list[names.Candidate]:
         names.Candidate(row.id, row.first_name, row.last_name, f"{row.first_name} {row.last_name} ({row.year_group})")
         for row in rows
     ]
-
-
-def refuse(session: Session, viewer: Viewer, action: str, detail: str) -> None:
-    """Audit a refused attempt to read or change a record."""
-    audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=False, detail=detail)
 
 
 def find_pupil(
@@ -127,14 +79,14 @@ def find_pupil(
     """
     if viewer.person is None:
         refuse(session, viewer, action, "not linked")
-        return Lookup("unlinked")
+        return Lookup(Found.unlinked)
     visible = candidates(session, viewer)
     by_id = {pupil.id: pupil for pupil in visible}
     if pupil_id is not None:
         if pupil_id in by_id:
-            return Lookup("found", (by_id[pupil_id],))
+            return Lookup(Found.found, (by_id[pupil_id],))
         refuse(session, viewer, action, "pupil outside the viewer's records")
-        return Lookup("not_found" if viewer.is_staff else "other_child")
+        return Lookup(Found.not_found if viewer.is_staff else Found.other_child)
     matched = names.match(text, visible)
     if viewer.is_parent and matched:
         # "Amy Fenwick" is not the parent's Amy Carter: every name in the
@@ -142,32 +94,19 @@ def find_pupil(
         matched = [pupil for pupil in matched if not names.unexplained_names(text, pupil)]
         if not matched:
             refuse(session, viewer, action, "named pupil not among the viewer's records")
-            return Lookup("other_child")
+            return Lookup(Found.other_child)
     if len(matched) == 1:
-        return Lookup("found", (matched[0],))
+        return Lookup(Found.found, (matched[0],))
     if matched:
-        return Lookup("ambiguous", tuple(matched))
+        return Lookup(Found.ambiguous, tuple(matched))
     if names.name_like_words(text):
         refuse(session, viewer, action, "named pupil not among the viewer's records")
-        return Lookup("not_found" if viewer.is_staff else "other_child")
+        return Lookup(Found.not_found if viewer.is_staff else Found.other_child)
     if context_id is not None and context_id in by_id:
-        return Lookup("found", (by_id[context_id],))
+        return Lookup(Found.found, (by_id[context_id],))
     if viewer.is_parent and len(visible) == 1:
-        return Lookup("found", (visible[0],))
-    return Lookup("no_name", tuple(sorted(visible, key=lambda p: p.full_name)) if viewer.is_parent else ())
-
-
-def _authorise(session: Session, viewer: Viewer, pupil_id: int, action: str) -> Optional[Pupil]:
-    """The pupil if the viewer may see them, else None; the read or the refusal is audited."""
-    condition = _visible(viewer)
-    pupil = None
-    if condition is not None:
-        pupil = session.execute(select(Pupil).where(and_(Pupil.id == pupil_id, condition))).scalar_one_or_none()
-    if pupil is None:
-        refuse(session, viewer, action, "pupil outside the viewer's records")
-        return None
-    audit(session, channel=viewer.channel, actor=viewer.person, action=action, allowed=True, pupil_id=pupil_id)
-    return pupil
+        return Lookup(Found.found, (visible[0],))
+    return Lookup(Found.no_name, tuple(sorted(visible, key=lambda p: p.full_name)) if viewer.is_parent else ())
 
 
 def current_plan(session: Session, pupil_id: int) -> Optional[SupportPlan]:
@@ -209,7 +148,7 @@ def read_record(
     session: Session, viewer: Viewer, pupil_id: int, action: str, today: Optional[dt.date] = None
 ) -> Optional[PupilRecord]:
     """One pupil's current plan and review timing; None (and a refusal audited) if not theirs to see."""
-    pupil = _authorise(session, viewer, pupil_id, action)
+    pupil = authorise_read(session, viewer, pupil_id, action)
     if pupil is None:
         return None
     today = today or dates.today()
@@ -229,14 +168,12 @@ def agenda(
     school_id=...)``); None, with the refusal audited, for anyone else. Every
     pupil listed gets an audit event, and only those listed.
     """
-    admin_of_school = (
-        viewer.person is not None and viewer.person.kind == "admin" and viewer.person.school_id is not None
-    )
-    if not (viewer.is_staff or admin_of_school):
+    if not may_list_reviews(viewer) or viewer.person is None:
         refuse(session, viewer, "list_reviews", "not staff")
         return None
+    person = viewer.person
     today = today or dates.today()
-    school_id = viewer.person.school_id  # type: ignore[union-attr]
+    school_id = person.school_id
     # One row per pupil of the school with a plan or a review: the plan's
     # agreement date, the earliest review not yet held and the last one held.
     plans = (
@@ -311,5 +248,5 @@ def agenda(
     result.overdue = [(people[pupil_id], day) for day, pupil_id in overdue]
     result.none_booked = [people[pupil_id] for _, pupil_id in none_booked]
     result.long_gap = [(people[pupil_id], start, booked) for booked, pupil_id, start in long_gap]
-    audit_reads(session, channel=viewer.channel, actor=viewer.person, action="list_reviews", pupil_ids=sorted(shown))  # type: ignore[arg-type]
+    audit_reads(session, channel=viewer.channel, actor=person, action="list_reviews", pupil_ids=sorted(shown))
     return result

@@ -30,7 +30,7 @@ from sqlalchemy.types import DateTime
 
 from bot.core import dates
 from bot.store import push
-from bot.store.accounts import Person, audit
+from bot.store.access import Person, audit
 from bot.store.models import ChatIdentity, Pupil, Reminder, Review, ReviewStatus, Staff, StaffRole, utcnow
 
 DEFAULT_HORIZON_DAYS = 7
@@ -50,33 +50,6 @@ class Due:
     pupil_name: str
     due_on: dt.date
     address: Optional[str] = None  # the chat to push to, for channels that can send first
-
-    def text(self, today: Optional[dt.date] = None) -> str:
-        return reminder_text(self.pupil_name, self.due_on, today)
-
-
-def _span(days: int) -> str:
-    if days < 28:
-        return "1 day" if days == 1 else f"{days} days"
-    weeks = round(days / 7)
-    return f"{weeks} weeks"
-
-
-def reminder_text(pupil_name: str, due_on: dt.date, today: Optional[dt.date] = None) -> str:
-    """The reminder as the member of staff reads it."""
-    today = today or dates.today()
-    start = f'Say "start {pupil_name}\'s review"'
-    delta = (due_on - today).days
-    if delta > 0:
-        when = "tomorrow" if delta == 1 else f"in {_span(delta)}"
-        return f"Reminder: {pupil_name}'s review is due on {dates.long_date(due_on)} ({when}). {start} when you meet."
-    if delta == 0:
-        return f"Reminder: {pupil_name}'s review is due today, {dates.long_date(due_on)}. {start} when you meet."
-    return (
-        f"Reminder: {pupil_name}'s review was due on {dates.long_date(due_on)} and is {_span(-delta)} overdue. "
-        f"Book a new date, or {start[0].lower()}{start[1:]} when you meet. The Code of Practice expects reviews "
-        "with parents at least three times a year (paragraph 6.65)."
-    )
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -261,9 +234,9 @@ def _audit(session: Session, staff_id: int, school_id: int, pupil_id: int, chann
 
 
 def for_visit(
-    session: Session, staff_id: int, channel: str, now: Optional[dt.datetime] = None, today: Optional[dt.date] = None
-) -> list[str]:
-    """The texts of this member of staff's reminders not yet delivered anywhere, marked delivered on ``channel``.
+    session: Session, staff_id: int, channel: str, now: Optional[dt.datetime] = None
+) -> list[Due]:
+    """This member of staff's reminders not yet delivered anywhere, marked delivered on ``channel``.
 
     For the start of a chat on a channel that cannot send first (the web):
     each reminder is claimed and marked in one conditional UPDATE, so one
@@ -272,12 +245,12 @@ def for_visit(
     """
     now = now or utcnow()
     rows = session.execute(_deliverable(now).where(Reminder.staff_id == staff_id)).all()
-    texts = []
+    taken = []
     for row in rows:
         if _take(session, row.id, now, claimed_by=f"visit:{channel}"[:64], delivered_at=now, delivered_channel=channel):
-            texts.append(reminder_text(f"{row.first_name} {row.last_name}", row.scheduled_for, today))
+            taken.append(_due(row))
             _audit(session, row.staff_id, row.school_id, row.pupil_id, channel)
-    return texts
+    return taken
 
 
 def pending_count(session: Session, school_id: Optional[int] = None) -> int:
@@ -288,24 +261,13 @@ def pending_count(session: Session, school_id: Optional[int] = None) -> int:
     return session.execute(query).scalar_one()
 
 
-VISIT_LIMIT = 5  # reminders shown one by one at the start of a visit; the rest are counted
-
-
-def on_visit(session: Session, person: Optional[Person], channel: str) -> list[str]:
-    """What a linked member of staff is told when they come to the chat: their school's reminders not yet delivered.
+def on_visit(session: Session, person: Optional[Person], channel: str) -> list[Due]:
+    """A linked member of staff's reminders not yet delivered, when they come to the chat; anyone else has none.
 
     The school's due reviews are swept first, so a reminder never waits for
-    the schedule's next round; anyone else gets nothing. Beyond the first
-    few, reminders are delivered as a count, not one message each.
+    the schedule's next round.
     """
     if person is None or person.kind != "staff" or person.id is None:
         return []
     sweep(session, school_id=person.school_id)
-    texts = for_visit(session, person.id, channel)
-    if len(texts) <= VISIT_LIMIT:
-        return texts
-    more = len(texts) - VISIT_LIMIT
-    return texts[:VISIT_LIMIT] + [
-        f'…and {more} more review{"s" if more != 1 else ""} due soon or overdue. Ask "which reviews are overdue?" '
-        'or "reviews due in the next 2 weeks" to see them all.'
-    ]
+    return for_visit(session, person.id, channel)

@@ -2,10 +2,11 @@
 
 Starting a pupil's review takes the earliest one booked (or books one for
 today) and marks it in progress: at most one per pupil, resumed from any
-device. It looks back on the targets of the pupil's current plan. Every
-answer is written at once with a ``review_edits`` row and an audit event,
-and the review's ``revision`` goes up, so that two members of staff never
-overwrite each other's answers silently (as plan drafts do).
+device. It looks back on the targets of the pupil's current plan. Answers
+are saved by the engine reviews share with plan drafts
+(``bot.store.revisions``), so two members of staff never overwrite each
+other's answers silently. Only staff of the pupil's school may capture a
+review; a pupil's parents may read the reviews held (``bot.store.access``).
 
 Finishing the review records it as held, writes each target's progress and
 next step to the plan, and books the next review.
@@ -21,18 +22,9 @@ from typing import Any, Optional
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.core import dates
-from bot.store.accounts import audit
-from bot.store.drafts import (
-    NotAllowed,
-    SaveResult,
-    _staff_pupil,
-    claim_revision,
-    conflict_in,
-    saved,
-    shown,
-    stored_value,
-)
+from bot.core import dates, wording
+from bot.store import revisions
+from bot.store.access import NotAllowed, Viewer, audit, authorise_change, authorise_read
 from bot.store.models import (
     NextStep,
     Pupil,
@@ -45,7 +37,8 @@ from bot.store.models import (
     Target,
     TargetProgress,
 )
-from bot.store.records import Viewer, _authorise, current_plan
+from bot.store.records import current_plan
+from bot.store.revisions import AnswerSheet, SaveResult, load_state, save_answers
 
 REVIEW_FIELDS = (
     "held_on",
@@ -85,12 +78,6 @@ class ReviewDraft:
     scheduled_for: dt.date
 
 
-def _load_state(review: Review) -> dict[str, Any]:
-    state = json.loads(review.draft_state) if review.draft_state else {}
-    state.setdefault("answered", [])
-    return state
-
-
 def _in_progress(session: Session, pupil_id: int) -> Optional[Review]:
     return session.execute(
         select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.in_progress)
@@ -99,7 +86,7 @@ def _in_progress(session: Session, pupil_id: int) -> Optional[Review]:
 
 def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional[dt.date] = None) -> ReviewDraft:
     """The pupil's review in progress, or the next one booked (or a new one for today), now in progress."""
-    pupil = _staff_pupil(session, viewer, pupil_id, "open_review")
+    pupil = authorise_change(session, viewer, pupil_id, "open_review")
     me = viewer.person.id  # type: ignore[union-attr]
     existing = _in_progress(session, pupil_id)
     if existing is not None:
@@ -117,7 +104,7 @@ def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional
             pupil.id,
             pupil.first_name,
             existing.revision,
-            _load_state(existing),
+            load_state(existing),
             True,
             existing.scheduled_for,
         )
@@ -161,7 +148,7 @@ def _editable(session: Session, viewer: Viewer, review_id: int, action: str) -> 
     ).scalar_one_or_none()
     if review is None or review.status != ReviewStatus.in_progress:
         raise NotAllowed(action)
-    _staff_pupil(session, viewer, review.pupil_id, action)
+    authorise_change(session, viewer, review.pupil_id, action)
     return review
 
 
@@ -185,15 +172,25 @@ def review_values(review: Review) -> dict[str, Any]:
     for row in review.targets:
         prefix = f"{row.kind}.{row.position}"
         values[f"{prefix}.outcome"] = row.outcome
-        parts = [row.provision_who, row.provision_what, row.provision_when, row.provision_how_often]
-        values[f"{prefix}.provision"] = ", ".join(part for part in parts if part) or None
+        values[f"{prefix}.provision"] = wording.provision_line(row) or None
         for name in ("achieved", "evidence", "next_step", "difficulty"):
             values[f"{prefix}.{name}"] = getattr(row, name)
     return values
 
 
-def _stored(name: str, value: Any) -> Any:
-    return stored_value(name, value, ENUMS, DATES)
+def _place_label(edit: ReviewEdit) -> str:
+    return str(edit.field) if edit.kind is None else f"{edit.kind} target {edit.position}"
+
+
+ANSWERS = AnswerSheet(
+    edit_model=ReviewEdit,
+    document_column="review_id",
+    place_columns=("kind", "position"),
+    enums=ENUMS,
+    date_fields=DATES,
+    action="edit_review",
+    place_label=_place_label,
+)
 
 
 def save_answer(
@@ -206,78 +203,41 @@ def save_answer(
     position: Optional[int] = None,
     state: Optional[dict[str, Any]] = None,
 ) -> SaveResult:
-    """Store answers (review fields, or one target's) and where the capture is.
-
-    As with plan drafts, an answer someone else changed since ``seen_revision``
-    is not overwritten: the result names who changed it and to what.
-    """
+    """Store answers (review fields, or one target's) and where the capture is."""
     review = _editable(session, viewer, review_id, "edit_review")
-    me = viewer.person.id  # type: ignore[union-attr]
-    changed_since = (
-        session.execute(
-            select(ReviewEdit)
-            .where(ReviewEdit.review_id == review_id, ReviewEdit.revision > seen_revision, ReviewEdit.staff_id != me)
-            .order_by(ReviewEdit.revision)
-        )
-        .scalars()
-        .all()
-    )
-    mine = [edit for edit in changed_since if edit.kind == kind and edit.position == position]
-    conflict = conflict_in(session, mine, values, lambda name, value: shown(_stored(name, value)))
-    if conflict:
-        return SaveResult(False, review.revision, conflict)
-    new_revision = claim_revision(session, review, me, state)
-    if kind is None:
+    allowed = REVIEW_FIELDS if kind is None else TARGET_FIELDS[kind]
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValueError(f"not a {'review' if kind is None else kind + ' target'} field: {unknown[0]}")
+
+    def write() -> None:
+        if kind is None:
+            row: Any = review
+        else:
+            row = next((t for t in review.targets if t.kind == kind and t.position == position), None)
+            if row is None:
+                row = ReviewTarget(kind=kind, position=position)
+                review.targets.append(row)
         for name, value in values.items():
-            if name not in REVIEW_FIELDS:
-                raise ValueError(f"not a review field: {name}")
-            setattr(review, name, _stored(name, value))
-    else:
-        row = next((t for t in review.targets if t.kind == kind and t.position == position), None)
-        if row is None:
-            row = ReviewTarget(kind=kind, position=position)
-            review.targets.append(row)
-        for name, value in values.items():
-            if name not in TARGET_FIELDS[kind]:
-                raise ValueError(f"not a {kind} target field: {name}")
-            setattr(row, name, _stored(name, value))
-    for name, value in values.items():
-        session.add(
-            ReviewEdit(
-                review_id=review_id,
-                field=name,
-                kind=kind,
-                position=position,
-                value=shown(_stored(name, value)),
-                staff_id=me,
-                channel=viewer.channel,
-                revision=new_revision,
-            )
-        )
-    audit(
+            setattr(row, name, ANSWERS.stored(name, value))
+
+    return save_answers(
         session,
-        channel=viewer.channel,
-        actor=viewer.person,
-        action="edit_review",
-        allowed=True,
-        pupil_id=review.pupil_id,
+        viewer,
+        ANSWERS,
+        review,
+        seen_revision,
+        values,
+        {"kind": kind, "position": position},
+        state,
+        write,
         detail=", ".join(sorted(values)),
-    )
-    session.flush()
-    return saved(
-        session,
-        new_revision,
-        changed_since,
-        lambda edit: edit.field if edit.kind is None else f"{edit.kind} target {edit.position}",
     )
 
 
 def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str, Any]) -> int:
     """Store where the capture is (no answer changed); returns the revision."""
-    review = _editable(session, viewer, review_id, "edit_review")
-    review.draft_state = json.dumps(state)
-    session.flush()
-    return review.revision
+    return revisions.save_state(session, _editable(session, viewer, review_id, "edit_review"), state)
 
 
 def open_review_for_notes(session: Session, viewer: Viewer, review_id: Optional[int] = None) -> Optional[Review]:
@@ -332,7 +292,7 @@ def complete(session: Session, viewer: Viewer, review_id: int, today: Optional[d
             target = session.get(Target, row.target_id)
             target.progress = row.achieved
             target.progress_notes = row.evidence
-            target.next_steps = next_step_words(row)
+            target.next_steps = wording.next_step_words(row)
     if review.next_review_date and review.decision != ReviewDecision.no_longer_needed:
         session.add(Review(pupil_id=review.pupil_id, plan_id=review.plan_id, scheduled_for=review.next_review_date))
     audit(
@@ -348,23 +308,6 @@ def complete(session: Session, viewer: Viewer, review_id: int, today: Optional[d
     return review
 
 
-def next_step_words(row: ReviewTarget) -> Optional[str]:
-    """A target's next step in plain words."""
-    if row.next_step == NextStep.carry_on:
-        return "Carry on with this target."
-    if row.next_step == NextStep.new_target:
-        return "Replace it with a new target."
-    if row.next_step == NextStep.different_provision:
-        parts = [row.provision_who, row.provision_what, row.provision_when, row.provision_how_often]
-        described = ", ".join(part for part in parts if part)
-        return (
-            f"Keep the target with different support: {described}."
-            if described
-            else "Keep the target with different support."
-        )
-    return None
-
-
 @dataclass(frozen=True)
 class HeldReview:
     """The latest review held for a pupil, and the one booked after it, as a parent or staff may read them."""
@@ -376,7 +319,7 @@ class HeldReview:
 
 def latest_held(session: Session, viewer: Viewer, pupil_id: int) -> Optional[HeldReview]:
     """The pupil's most recent held review; None when not the viewer's to see (refusal audited) or none held."""
-    pupil = _authorise(session, viewer, pupil_id, "read_review")
+    pupil = authorise_read(session, viewer, pupil_id, "read_review")
     if pupil is None:
         return None
     review = session.execute(

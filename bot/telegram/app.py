@@ -15,7 +15,9 @@ URL's path, checking ``X-Telegram-Bot-Api-Secret-Token``.
 
 ``send(application, chat_id, text, buttons)`` is how every message goes out, so
 messages the assistant starts itself can use it too; ``post_init`` is where
-background tasks start.
+background tasks start. Outgoing calls are paced by python-telegram-bot's
+``AIORateLimiter`` to Telegram's flood limits (``bot/telegram/sending.py``, shared
+with the reminder schedule); the per-user limit here is on *incoming* messages.
 
 Usage (``make run`` starts it when ``TELEGRAM_BOT_TOKEN`` is set)::
 
@@ -45,7 +47,6 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LinkPreviewOptions,
     Message,
     Update,
 )
@@ -63,6 +64,8 @@ from telegram.ext import (
 
 import knowledge
 from bot import settings
+from bot.telegram import sending
+from bot.telegram.sending import split_text
 
 logger = logging.getLogger("sen-support.telegram")
 
@@ -72,11 +75,10 @@ BRIDGE_SECRET_HEADER = "X-SEN-Bridge-Secret"
 WEBHOOK_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
-MAX_TEXT = 4096  # Telegram's limit on a message, in UTF-16 code units
 MAX_CALLBACK_DATA = 64  # Telegram's limit on a button's callback data, in bytes
 KEY_PREFIX = "#k:"  # callback data standing for a payload kept in ButtonKeys
 
-RATE_CAPACITY = 10  # messages a user may send at once...
+RATE_CAPACITY = 10  # incoming messages a user may send at once...
 RATE_WINDOW = 30.0  # ...refilled evenly over this many seconds
 CONNECT_ATTEMPTS = 3  # tries to reach the Rasa server when the connection is refused
 BACKOFF = 0.5  # seconds before the second try, doubling after
@@ -194,8 +196,10 @@ def default_privacy_contact() -> str:
 class RateLimiter:
     """A token bucket per user: ``capacity`` messages at once, refilled evenly over ``window`` seconds.
 
-    ``check`` says "ok" (go ahead), "warn" (the first refused message: tell the
-    user once) or "drop" (refused again: stay quiet).
+    It limits what users send *in*, so one person cannot flood the assistant;
+    the bot's ``AIORateLimiter`` paces what goes *out*. ``check`` says "ok" (go
+    ahead), "warn" (the first refused message: tell the user once) or "drop"
+    (refused again: stay quiet).
     """
 
     def __init__(
@@ -268,37 +272,6 @@ def keyboard(keys: ButtonKeys, chat_id: int, buttons: Sequence[dict[str, Any]]) 
         if button.get("payload")
     ]
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-# Text ------------------------------------------------------------------------
-
-
-def utf16_length(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Split text into parts Telegram accepts, at a paragraph, line or word break when there is one."""
-    parts: list[str] = []
-    while utf16_length(text) > limit:
-        fits = _longest_prefix(text, limit)
-        breaks = (text.rfind(mark, 0, fits) for mark in ("\n\n", "\n", " "))
-        cut = next((at for at in breaks if at > fits // 2), fits)
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text.strip():
-        parts.append(text)
-    return parts
-
-
-def _longest_prefix(text: str, limit: int) -> int:
-    """How many characters of ``text`` fit in ``limit`` UTF-16 code units."""
-    used = 0
-    for index, char in enumerate(text):
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > limit:
-            return index
-    return len(text)
 
 
 # The Rasa server ---------------------------------------------------------------
@@ -399,18 +372,9 @@ async def send(
     assistant starts itself.
     """
     markup = keyboard(state_of(application).keys, chat_id, buttons) if buttons else None
-    parts = split_text(text or "") or ([CHOOSE] if markup else [])
-    sent = []
-    for number, part in enumerate(parts, start=1):
-        sent.append(
-            await application.bot.send_message(
-                chat_id,
-                part,
-                reply_markup=markup if number == len(parts) else None,
-                link_preview_options=LinkPreviewOptions(is_disabled=True),
-            )
-        )
-    return sent
+    if markup is not None and not split_text(text or ""):
+        text = CHOOSE  # a keyboard needs a message to hang on
+    return await sending.send_text(application.bot, chat_id, text or "", markup)
 
 
 async def send_reply(application: Application, chat_id: int, reply: dict[str, Any]) -> None:
@@ -586,11 +550,13 @@ async def post_shutdown(application: Application) -> None:
 
 
 def build_application(config: Config) -> Application:
+    """The app's handlers on a bot whose outgoing calls are paced to Telegram's flood limits."""
     builder = (
         ApplicationBuilder()
         .token(config.token)
-        .base_url(f"{config.api_url}/bot")
-        .base_file_url(f"{config.api_url}/file/bot")
+        .base_url(sending.base_url(config.api_url))
+        .base_file_url(sending.base_file_url(config.api_url))
+        .rate_limiter(sending.rate_limiter())
         .concurrent_updates(CONCURRENT_UPDATES)
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -10,7 +10,10 @@ from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import records as record_actions
+from actions import agenda
+from actions import linking
+from actions import lookups
+from actions import support
 from actions.conversation import ActionShowMenu
 from actions.faq import ActionAnswerQuestion, ActionTellMore
 from actions.plans import ActionStartPlan
@@ -39,7 +42,7 @@ async def _say(
 
 
 async def _link(store: dict[str, Any], code: str, sender: str, channel: str = "rest") -> str:
-    messages, _ = await _say(record_actions.ActionLinkAccount(), f"my code is {code}", sender, "link_account", channel)
+    messages, _ = await _say(linking.ActionLinkAccount(), f"my code is {code}", sender, "link_account", channel)
     return messages[0]["text"]
 
 
@@ -52,7 +55,7 @@ async def test_senco_links_and_sees_overdue_and_flagged_reviews(store: dict[str,
     reply = await _link(store, store["codes"].staff_code, "senco-1")
     assert "linked as Mrs Priya Ashdown (SENCO) at Brambleway Primary School" in reply
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "which reviews are overdue?", "senco-1", "lookup_overdue_reviews"
+        agenda.ActionReviewsDue(), "which reviews are overdue?", "senco-1", "lookup_overdue_reviews"
     )
     text = messages[0]["text"]
     overdue_block, due_block, flagged_block = text.split("\n\n")
@@ -68,18 +71,18 @@ async def test_senco_links_and_sees_overdue_and_flagged_reviews(store: dict[str,
 async def test_reviews_due_window_comes_from_the_question(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-2")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due"
+        agenda.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due"
     )
     assert messages[0]["text"].startswith("No reviews are due at Brambleway Primary School in the next 7 days.")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due"
+        agenda.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due"
     )
     assert "in the next 60 days" in messages[0]["text"] and "Amy Fenwick" in messages[0]["text"]
 
 
 async def test_two_amys_get_a_question_back_then_the_answer(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-3")
-    action = record_actions.ActionNextReview()
+    action = lookups.ActionNextReview()
     messages, events = await _say(action, "when is Amy's next review?", "senco-3", "lookup_next_review")
     assert messages[0]["text"].startswith("I found more than one pupil")
     titles = [button["title"] for button in messages[0]["buttons"]]
@@ -98,7 +101,7 @@ async def test_follow_up_question_uses_the_pupil_just_discussed(store: dict[str,
     await _link(store, store["codes"].staff_code, "senco-4")
     amy = str(store["ids"]["Amy Carter"])
     messages, _ = await _say(
-        record_actions.ActionPupilTargets(),
+        lookups.ActionPupilTargets(),
         "and her targets?",
         "senco-4",
         "lookup_pupil_targets",
@@ -113,11 +116,11 @@ async def test_follow_up_question_uses_the_pupil_just_discussed(store: dict[str,
 async def test_staff_are_told_when_the_code_timing_is_not_met(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-5")
     messages, _ = await _say(
-        record_actions.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review"
+        lookups.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review"
     )
     assert "There's no review booked for Chloe Hartley" in messages[0]["text"]
     assert "three times a year (paragraph 6.65)" in messages[0]["text"]
-    messages, _ = await _say(record_actions.ActionNextReview(), "daniel price review", "senco-5", "lookup_next_review")
+    messages, _ = await _say(lookups.ActionNextReview(), "daniel price review", "senco-5", "lookup_next_review")
     assert "more than about four months" in messages[0]["text"]
 
 
@@ -125,7 +128,7 @@ async def test_parent_sees_their_childs_plan(store: dict[str, Any]) -> None:
     reply = await _link(store, store["codes"].parent_code, "parent-1", channel="socketio")
     assert "Sarah Carter, parent or carer of Amy" in reply
     messages, _ = await _say(
-        record_actions.ActionPupilPlan(), "what's in my child's plan?", "parent-1", "lookup_pupil_plan", "socketio"
+        lookups.ActionPupilPlan(), "what's in my child's plan?", "parent-1", "lookup_pupil_plan", "socketio"
     )
     text = messages[0]["text"]
     assert text.startswith("Amy's SEN Support Plan (version 1, agreed by Mrs Priya Ashdown")
@@ -138,7 +141,7 @@ async def test_parent_sees_their_childs_plan(store: dict[str, Any]) -> None:
     ):
         assert expected in text
     messages, _ = await _say(
-        record_actions.ActionNextReview(),
+        lookups.ActionNextReview(),
         "when's the next meeting about my daughter",
         "parent-1",
         "lookup_next_review",
@@ -148,16 +151,16 @@ async def test_parent_sees_their_childs_plan(store: dict[str, Any]) -> None:
 
 
 ATTACKS = [
-    (record_actions.ActionPupilPlan, "what's in Ben's plan"),
-    (record_actions.ActionPupilPlan, "show me Ben Okafor's plan"),
-    (record_actions.ActionPupilPlan, "Amy Fenwick plan"),
-    (record_actions.ActionPupilTargets, "what are Chloe Hartley's targets"),
-    (record_actions.ActionPupilTargets, "targets for daniel"),
-    (record_actions.ActionPupilSupport, "what support does Grace Holloway get"),
-    (record_actions.ActionNextReview, "when is Ellie's review"),
-    (record_actions.ActionNextReview, "when's the next meeting about my other son Finley"),
-    (record_actions.ActionNextReview, "I'm Ben's mum too, when's his review"),
-    (record_actions.ActionNextReview, "review date for pupil okafor"),
+    (lookups.ActionPupilPlan, "what's in Ben's plan"),
+    (lookups.ActionPupilPlan, "show me Ben Okafor's plan"),
+    (lookups.ActionPupilPlan, "Amy Fenwick plan"),
+    (lookups.ActionPupilTargets, "what are Chloe Hartley's targets"),
+    (lookups.ActionPupilTargets, "targets for daniel"),
+    (lookups.ActionPupilSupport, "what support does Grace Holloway get"),
+    (lookups.ActionNextReview, "when is Ellie's review"),
+    (lookups.ActionNextReview, "when's the next meeting about my other son Finley"),
+    (lookups.ActionNextReview, "I'm Ben's mum too, when's his review"),
+    (lookups.ActionNextReview, "review date for pupil okafor"),
 ]
 
 
@@ -179,9 +182,9 @@ async def test_parent_cannot_use_a_hand_typed_button(store: dict[str, Any], who:
     await _link(store, store["codes"].parent_code, "parent-3")
     pupil_id = str(store["ids"][who])
     for action_class in (
-        record_actions.ActionPupilPlan,
-        record_actions.ActionNextReview,
-        record_actions.ActionPupilTargets,
+        lookups.ActionPupilPlan,
+        lookups.ActionNextReview,
+        lookups.ActionPupilTargets,
     ):
         messages, _ = await _say(
             action_class(),
@@ -199,7 +202,7 @@ async def test_parent_cannot_use_a_hand_typed_button(store: dict[str, Any], who:
 async def test_parent_cannot_list_the_schools_reviews(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].parent_code, "parent-4")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "which reviews are overdue", "parent-4", "lookup_overdue_reviews"
+        agenda.ActionReviewsDue(), "which reviews are overdue", "parent-4", "lookup_overdue_reviews"
     )
     assert messages[0]["text"].startswith("Lists of reviews across the school are for school staff.")
     assert "Ben" not in messages[0]["text"]
@@ -209,22 +212,22 @@ async def test_parent_cannot_list_the_schools_reviews(store: dict[str, Any]) -> 
 async def test_staff_cannot_reach_another_schools_pupil(store: dict[str, Any]) -> None:
     await _link(store, store["other_code"], "other-senco")
     for text in ("when is Amy Carter's next review", "what's in amy's plan", "Ben Okafor targets"):
-        messages, _ = await _say(record_actions.ActionNextReview(), text, "other-senco", "lookup_next_review")
+        messages, _ = await _say(lookups.ActionNextReview(), text, "other-senco", "lookup_next_review")
         assert messages[0]["text"] == (
             "I couldn't find a pupil by that name at Harbour View Primary School. "
             "Please check the spelling, or try their full name."
         )
     amy = str(store["ids"]["Amy Carter"])
     messages, _ = await _say(
-        record_actions.ActionPupilPlan(), "", "other-senco", "lookup_pupil_plan", entities={"pupil_id": amy}
+        lookups.ActionPupilPlan(), "", "other-senco", "lookup_pupil_plan", entities={"pupil_id": amy}
     )
     assert "couldn't find a pupil" in messages[0]["text"]
     messages, _ = await _say(
-        record_actions.ActionPupilPlan(), "her plan", "other-senco", "lookup_pupil_plan", slots={"pupil_ref": amy}
+        lookups.ActionPupilPlan(), "her plan", "other-senco", "lookup_pupil_plan", slots={"pupil_ref": amy}
     )
     assert messages[0]["text"].startswith("Which pupil do you mean?")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "which reviews are overdue", "other-senco", "lookup_overdue_reviews"
+        agenda.ActionReviewsDue(), "which reviews are overdue", "other-senco", "lookup_overdue_reviews"
     )
     assert "No reviews are overdue." in messages[0]["text"] and "Okafor" not in messages[0]["text"]
     refused = [e for e in _audit(store) if not e.allowed and e.actor_kind == "staff"]
@@ -232,12 +235,12 @@ async def test_staff_cannot_reach_another_schools_pupil(store: dict[str, Any]) -
 
 
 async def test_unlinked_user_gets_only_an_explanation(store: dict[str, Any]) -> None:
-    for action_class, text in ATTACKS[:4] + [(record_actions.ActionNextReview, "when is Amy Carter's review")]:
+    for action_class, text in ATTACKS[:4] + [(lookups.ActionNextReview, "when is Amy Carter's review")]:
         messages, _ = await _say(action_class(), text, "stranger", action_class.intent)
         assert messages[0]["text"].startswith(
             "I can only show a pupil's records to school staff and parents who have linked"
         )
-    messages, _ = await _say(record_actions.ActionReviewsDue(), "overdue reviews", "stranger", "lookup_overdue_reviews")
+    messages, _ = await _say(agenda.ActionReviewsDue(), "overdue reviews", "stranger", "lookup_overdue_reviews")
     assert messages[0]["text"].startswith("Lists of reviews are for school staff who have linked this chat.")
     unlinked = [e for e in _audit(store) if e.actor_kind == "unlinked" and e.action != "link"]
     assert len(unlinked) == 6 and not any(e.allowed for e in unlinked)
@@ -249,7 +252,7 @@ async def test_guessed_codes_are_throttled_and_audited(store: dict[str, Any]) ->
     await _link(store, "EEEE-6666", "guesser")
     reply = await _link(store, store["codes"].staff_code, "guesser")
     assert reply.startswith("There have been too many wrong codes from this chat")
-    messages, _ = await _say(record_actions.ActionWhoAmI(), "am I linked", "guesser", "whoami")
+    messages, _ = await _say(linking.ActionWhoAmI(), "am I linked", "guesser", "whoami")
     assert messages[0]["text"].startswith("This chat isn't linked to anyone.")
     link_events = [e for e in _audit(store) if e.action == "link"]
     assert [e.detail for e in link_events] == ["wrong"] * 5 + ["throttled"]
@@ -267,15 +270,15 @@ async def test_a_code_works_once(store: dict[str, Any]) -> None:
 async def test_forget_me_on_this_device(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].parent_code, "shared-pc", channel="socketio")
     messages, events = await _say(
-        record_actions.ActionUnlinkAccount(), "forget me on this device", "shared-pc", "unlink_account", "socketio"
+        linking.ActionUnlinkAccount(), "forget me on this device", "shared-pc", "unlink_account", "socketio"
     )
     assert messages[0]["text"].startswith("Done: this chat is no longer linked")
     messages, _ = await _say(
-        record_actions.ActionPupilPlan(), "what's in my child's plan", "shared-pc", "lookup_pupil_plan", "socketio"
+        lookups.ActionPupilPlan(), "what's in my child's plan", "shared-pc", "lookup_pupil_plan", "socketio"
     )
     assert messages[0]["text"].startswith("I can only show a pupil's records")
     messages, _ = await _say(
-        record_actions.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio"
+        linking.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio"
     )
     assert messages[0]["text"] == "This chat isn't linked to anyone, so there's nothing to forget."
 
@@ -283,11 +286,11 @@ async def test_forget_me_on_this_device(store: dict[str, Any]) -> None:
 async def test_a_link_is_per_channel(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "same-id", channel="telegram")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest"
+        agenda.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest"
     )
     assert messages[0]["text"].startswith("Lists of reviews are for school staff who have linked")
     messages, _ = await _say(
-        record_actions.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "telegram"
+        agenda.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "telegram"
     )
     assert "Ben Okafor" in messages[0]["text"]
     assert _audit(store)[-1].channel == "telegram"
@@ -295,7 +298,7 @@ async def test_a_link_is_per_channel(store: dict[str, Any]) -> None:
 
 async def test_link_without_a_code_asks_for_it(store: dict[str, Any]) -> None:
     messages, _ = await _say(
-        record_actions.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account"
+        linking.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account"
     )
     assert "please type your code" in messages[0]["text"]
     assert not [e for e in _audit(store) if e.action == "link"]
@@ -315,7 +318,7 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
 
     await _link(store, store["codes"].parent_code, "parent-doc")
     messages, _ = await _say(
-        record_actions.ActionPlanDocument(), "can I have a copy of the plan", "parent-doc", "lookup_plan_document"
+        lookups.ActionPlanDocument(), "can I have a copy of the plan", "parent-doc", "lookup_plan_document"
     )
     text = messages[0]["text"]
     assert text.startswith("Here is Amy's plan (version 1) to read or print: http://localhost:")
@@ -323,7 +326,7 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
     html = web_server.render(token)
     assert "Amy Carter" in html and "Kind to others" in html
     messages, _ = await _say(
-        record_actions.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document"
+        lookups.ActionPlanDocument(), "send me Ben's plan document", "parent-doc", "lookup_plan_document"
     )
     assert messages[0]["text"].startswith("Sorry, I can only share the records of the child")
     assert web_server.render("not-a-real-token") is None
@@ -332,10 +335,10 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
 @pytest.mark.parametrize(
     ("action_class", "text", "intent"),
     [
-        (record_actions.ActionNextReview, "when is Amy's review", "lookup_next_review"),
-        (record_actions.ActionReviewsDue, "overdue reviews", "lookup_overdue_reviews"),
-        (record_actions.ActionLinkAccount, "my code is KQ7D-M2XA", "link_account"),
-        (record_actions.ActionWhoAmI, "am I linked", "whoami"),
+        (lookups.ActionNextReview, "when is Amy's review", "lookup_next_review"),
+        (agenda.ActionReviewsDue, "overdue reviews", "lookup_overdue_reviews"),
+        (linking.ActionLinkAccount, "my code is KQ7D-M2XA", "link_account"),
+        (linking.ActionWhoAmI, "am I linked", "whoami"),
     ],
 )
 async def test_a_store_that_fails_gets_an_apology_not_silence(
@@ -343,16 +346,16 @@ async def test_a_store_that_fails_gets_an_apology_not_silence(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'never-migrated.db'}")
     messages, events = await _say(action_class(), text, "anyone", intent)
-    assert [m["text"] for m in messages] == [record_actions.STORE_TROUBLE] and events == []
+    assert [m["text"] for m in messages] == [support.STORE_TROUBLE] and events == []
 
 
 @pytest.mark.parametrize(
     "action, intent",
     [
         (ActionAnswerQuestion, "ask_must_vs_should"),
-        (record_actions.ActionPupilPlan, "lookup_pupil_plan"),
+        (lookups.ActionPupilPlan, "lookup_pupil_plan"),
         (ActionShowMenu, "greet"),
-        (record_actions.ActionReviewsDue, "lookup_reviews_due"),
+        (agenda.ActionReviewsDue, "lookup_reviews_due"),
         (ActionStartPlan, "start_plan"),
         (ActionStartReview, "start_review"),
         (ActionReviewNote, "add_review_note"),
@@ -374,8 +377,8 @@ async def test_a_question_with_code_like_words_is_still_answered(store: dict[str
 
 async def test_a_code_taken_for_who_am_i_still_links(store: dict[str, Any]) -> None:
     messages, _ = await _say(
-        record_actions.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami"
+        linking.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami"
     )
     assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
-    messages, _ = await _say(record_actions.ActionWhoAmI(), "who am I linked as", "misread", "whoami")
+    messages, _ = await _say(linking.ActionWhoAmI(), "who am I linked as", "misread", "whoami")
     assert messages[0]["text"].startswith("This chat is linked as Mrs Priya Ashdown")

@@ -9,7 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from actions import records as record_actions
+from actions import linking
 from actions import session as session_actions
 from bot.store.db import sessions
 from bot.store.models import AuditEvent, Reminder
@@ -30,7 +30,7 @@ async def _start(
 async def _link(code: str, sender: str, channel: str = "socketio") -> list[str]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker("link_account", f"my code is {code}", sender_id=sender, channel=channel)
-    await record_actions.ActionLinkAccount().run(dispatcher, tracker, {})
+    await linking.ActionLinkAccount().run(dispatcher, tracker, {})
     return [m["text"] for m in dispatcher.messages]
 
 

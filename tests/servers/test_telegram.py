@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator, Optional
 import httpx
 import pytest
 from aiohttp import web
+from telegram.ext import AIORateLimiter
 
 import knowledge
 from bot.ops import run
@@ -40,9 +41,9 @@ from bot.telegram.app import (
     RasaClient,
     RasaUnavailable,
     RateLimiter,
-    split_text,
-    utf16_length,
 )
+from bot.telegram import sending
+from bot.telegram.sending import split_text, utf16_length
 from tests.support import telegram_standin as tg
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
 from tests.support.servers import ROOT, base_env, free_port, say
@@ -196,6 +197,19 @@ def test_long_payloads_get_a_short_key_per_chat() -> None:
     keys.data_for(1, long_payload + "2")
     keys.data_for(1, long_payload + "3")
     assert keys.payload_for(1, key) is None, "only the chat's latest keys are kept"
+
+
+def test_outgoing_messages_are_paced_by_ptbs_rate_limiter() -> None:
+    api = "http://127.0.0.1:9"
+    application = telegram_app.build_application(
+        Config(token=tg.TOKEN, rasa_url="http://127.0.0.1:9", bridge_secret="s", api_url=api)
+    )
+    assert isinstance(application.bot.rate_limiter, AIORateLimiter)
+    assert application.bot.base_url == f"{api}/bot{tg.TOKEN}"
+    reminders_bot = sending.make_bot(tg.TOKEN, api)
+    assert isinstance(reminders_bot.rate_limiter, AIORateLimiter), "the reminder schedule's bot is paced the same way"
+    assert reminders_bot.base_url == application.bot.base_url
+    assert reminders_bot.rate_limiter is not application.bot.rate_limiter, "each bot keeps its own pace"
 
 
 def test_the_app_never_imports_rasa() -> None:
@@ -405,6 +419,18 @@ async def test_long_replies_and_long_payloads_through_the_app(standin: StandIn) 
         answered = await standin.wait_for(lambda: [c for c in standin.called("answerCallbackQuery") if c.get("text")])
         assert "expired" in answered[0]["text"]
         assert len(received) == 2, "an unknown key forwards nothing"
+
+
+async def test_a_reply_refused_with_retry_after_is_sent_once_after_the_wait(standin: StandIn) -> None:
+    async with fake_rasa([{"text": "Hello"}]) as (url, _), running(config_for(standin, url)):
+        chat = Chat(standin)
+        standin.too_many, standin.retry_after = 1, 1
+        started = time.monotonic()
+        [hello] = await chat.say("hi", timeout=20)
+        assert hello["text"] == "Hello"
+        assert time.monotonic() - started >= 1.0, "the retry waits as long as Telegram asked"
+        assert [call.params["text"] for call in standin.refused] == ["Hello"]
+        assert [message["text"] for message in chat.received] == ["Hello"], "sent once, not twice"
 
 
 async def test_the_app_takes_messages_only_once_the_rasa_server_answers(standin: StandIn) -> None:

@@ -9,8 +9,8 @@ from typing import Iterator
 
 import pytest
 
-from bot.store import document_links, records
-from bot.store.accounts import Person
+from bot.store import access, document_links, records
+from bot.store.access import Person
 from bot.store.db import sessions
 from tests.support import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded
@@ -46,7 +46,7 @@ def test_a_link_opens_the_plan_as_pdf_and_html(web_server: tuple[int, str]) -> N
     with sessions(store).begin() as session:
         school = demo.find_demo(session)
         plan = records.current_plan(session, school.parent_pupil_id)
-        parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
+        parent = access.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
         token = document_links.issue_link(session, parent, plan.id)
     status, headers, body = _get(f"http://127.0.0.1:{port}/documents/{token}.pdf")
     assert status == 200 and headers["Content-Type"] == "application/pdf" and body.startswith(b"%PDF")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.ops import admin
-from bot.store import accounts
+from bot.store import access, accounts
 from bot.store.db import make_engine, sessions
 from bot.store.models import AuditEvent, Pupil
 from tests.support.servers import BIN, ROOT, base_env
@@ -58,7 +58,7 @@ def test_school_staff_pupil_and_codes(database: str) -> None:
         assert session.get(Pupil, pupil_id).date_of_birth.isoformat() == "2017-03-14"
         staff = accounts.redeem_code(session, "rest", "staff-device", staff_code).linked
         parent = accounts.redeem_code(session, "rest", "parent-device", parent_code).linked
-    assert staff.kind == "staff" and parent == accounts.Person("parent", parent.id, pupil_ids=(pupil_id,))
+    assert staff.kind == "staff" and parent == access.Person("parent", parent.id, pupil_ids=(pupil_id,))
     second = admin.run(["parent-code", str(pupil_id), "--parent-id", str(parent.id)])
     assert "Pat Example" in second and CODE.search(second).group() != parent_code
     trail = admin.run(["audit", "--limit", "20"])

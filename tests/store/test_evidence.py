@@ -6,11 +6,13 @@ Oscar Bellamy has three cycles of little progress.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 import re
 from typing import Any, Optional
 
+import jinja2
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from pypdf import PdfReader
@@ -21,9 +23,10 @@ import knowledge
 from bot.ops import admin
 from bot.core import dates
 from bot.web import server as web_server
-from bot.documents.evidence import TITLE, evidence_html, evidence_pdf
-from bot.store import demo, document_links, evidence, records
-from bot.store.accounts import Person
+from bot.documents.evidence import TITLE, evidence_html, evidence_pdf, evidence_values
+from bot.documents.plan import TEMPLATES
+from bot.store import access, demo, document_links, evidence, records
+from bot.store.access import Person
 from bot.store.db import sessions
 from bot.store.models import (
     AuditEvent,
@@ -55,14 +58,14 @@ def _oscar_id(session: Any) -> int:
     return session.execute(select(Pupil.id).where(Pupil.first_name == first, Pupil.last_name == last)).scalar_one()
 
 
-def _staff(school: demo.DemoSchool) -> records.Viewer:
-    return records.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
+def _staff(school: demo.DemoSchool) -> access.Viewer:
+    return access.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
 
 
-def _oscars_parent(session: Any) -> records.Viewer:
+def _oscars_parent(session: Any) -> access.Viewer:
     parent = session.execute(select(Parent).where(Parent.name == demo.EVIDENCE_PARENT)).scalar_one()
     pupils = session.execute(select(ParentPupil.pupil_id).where(ParentPupil.parent_id == parent.id)).scalars().all()
-    return records.Viewer(Person("parent", parent.id, pupil_ids=tuple(pupils)), "telegram")
+    return access.Viewer(Person("parent", parent.id, pupil_ids=tuple(pupils)), "telegram")
 
 
 def _events(factory: sessionmaker, action: str) -> list[AuditEvent]:
@@ -83,8 +86,10 @@ def oscar(factory: sessionmaker) -> tuple[demo.DemoSchool, int]:
 
 def _history(factory: sessionmaker, school: demo.DemoSchool, pupil_id: int) -> evidence.History:
     with factory.begin() as session:
-        history = evidence.read_history(session, _staff(school), pupil_id)
-    assert history is not None
+        token = document_links.issue_evidence_link(session, _staff(school), pupil_id)
+        assert token is not None
+        history = document_links.open_link(session, token)
+    assert isinstance(history, evidence.History)
     return history
 
 
@@ -131,8 +136,8 @@ def test_three_cycles_of_little_progress(factory: sessionmaker, oscar: tuple[dem
     review = history.cycles[2].last_review
     assert review.next_review_date == _day(70) and "educational psychologist" in review.attendees
     assert review.pupil_views.startswith('"I like my tick list') and len(review.notes) == 2
-    (read,) = _events(factory, "read_evidence")
-    assert read.allowed and read.pupil_id == pupil_id and read.actor_id == school.senco_id
+    (opened,) = _events(factory, "open_evidence_document")
+    assert opened.allowed and opened.pupil_id == pupil_id and opened.actor_id == school.senco_id
 
 
 def test_the_demo_pupil_leaves_the_review_lists_as_they_were(
@@ -233,16 +238,16 @@ def test_reviews_without_a_plan_are_placed_by_date(factory: sessionmaker, oscar:
 # Who may read it -----------------------------------------------------------
 
 
-def _viewer(session: Any, school: demo.DemoSchool, who: str) -> records.Viewer:
+def _viewer(session: Any, school: demo.DemoSchool, who: str) -> access.Viewer:
     if who == "school staff":
         return _staff(school)
     if who == "linked parent":
         return _oscars_parent(session)
     if who == "other school's staff":
-        return records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
+        return access.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
     if who == "another child's parent":
-        return records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
-    return records.Viewer(None, "rest")
+        return access.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
+    return access.Viewer(None, "rest")
 
 
 @pytest.mark.parametrize(
@@ -261,14 +266,15 @@ def test_only_the_school_and_the_linked_parents_may_read_it(
     school, pupil_id = oscar
     with factory.begin() as session:
         viewer = _viewer(session, school, who)
-        history = evidence.read_history(session, viewer, pupil_id)
         token = document_links.issue_evidence_link(session, viewer, pupil_id)
+        history = document_links.open_link(session, token) if token else None
     assert (history is not None) == allowed and (token is not None) == allowed
     if allowed:
-        assert len(history.cycles) == 3
-    (read,) = _events(factory, "read_evidence")
+        assert isinstance(history, evidence.History) and len(history.cycles) == 3
+        (opened,) = _events(factory, "open_evidence_document")
+        assert opened.allowed and opened.pupil_id == pupil_id
     (link,) = _events(factory, "link_evidence_document")
-    for event in (read, link):
+    for event in (link,):
         assert event.allowed == allowed and event.actor_kind == ("unlinked" if who == "unlinked" else who.split()[-1])
         assert event.pupil_id == (pupil_id if allowed else None)
 
@@ -295,7 +301,7 @@ def summary(factory: sessionmaker, oscar: tuple[demo.DemoSchool, int]) -> tuple[
 def test_the_html_shows_every_cycle_and_escapes_what_was_typed(summary: tuple[evidence.History, str]) -> None:
     history, html = summary
     assert "<script>" not in html and "<b>thanks</b>" not in html
-    assert "Dad said &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &lt;b&gt;thanks&lt;/b&gt;" in html
+    assert "Dad said &lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &lt;b&gt;thanks&lt;/b&gt;" in html
     assert TITLE in html and "Oscar Bellamy" in html and dates.long_date(dt.date(2017, 2, 19)) in html
     for cycle in history.cycles:
         assert (
@@ -309,6 +315,32 @@ def test_the_html_shows_every_cycle_and_escapes_what_was_typed(summary: tuple[ev
         assert contact in html
     assert "Children and Families Act 2014, s36(8)" in html and "SEND Code of Practice (2015), para 9.14" in html
     assert "Educational psychologist (assessment and report): cycle 3" in html
+
+
+def test_a_name_with_markup_is_escaped_wherever_it_is_shown(summary: tuple[evidence.History, str]) -> None:
+    history, _ = summary
+    pupil = dataclasses.replace(history.pupil, first_name="<script>alert(1)</script> & Co")
+    html = evidence_html(dataclasses.replace(history, pupil=pupil), NORFOLK, ["Ask <b>us</b> & others"])
+    assert "<script>" not in html and "</script>" not in html and "<b>us</b>" not in html and "& Co" not in html
+    name = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+    assert f'<span class="pupil-name">{name} Bellamy</span>' in html
+    assert f"<p>{name} has had 3 cycles" in html and f"<h3>In {name}'s own words</h3>" in html
+    assert "<p>Ask &lt;b&gt;us&lt;/b&gt; &amp; others</p>" in html
+    assert "&amp;amp;" not in html and "&amp;lt;" not in html, "escaped once, not twice"
+
+
+def test_a_value_missing_from_the_template_stops_the_rendering(summary: tuple[evidence.History, str]) -> None:
+    history, _ = summary
+    template = TEMPLATES.get_template("evidence.html.j2")
+    values = evidence_values(history, NORFOLK, HELP)
+    assert "Oscar Bellamy" in template.render(values)
+    del values["pupil"]["school"]
+    with pytest.raises(jinja2.UndefinedError, match="school"):
+        template.render(values)
+    values = evidence_values(history, NORFOLK, HELP)
+    del values["cycles"][2]["reviews"][0]["decision"]
+    with pytest.raises(jinja2.UndefinedError, match="decision"):
+        template.render(values)
 
 
 def test_the_pdf_reads_back_with_each_cycle(summary: tuple[evidence.History, str]) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import io
+import operator
 
+import jinja2
+import pytest
 from pypdf import PdfReader
 from sqlalchemy.orm import sessionmaker
 
 from bot.core import dates
-from bot.documents.plan import plan_html, plan_pdf
-from bot.store import demo, records
+from bot.documents.plan import TEMPLATES, plan_html, plan_pdf, plan_values
+from bot.store import access, demo, records
 
 
 def _amy(factory: sessionmaker) -> tuple[str, bytes]:
@@ -26,6 +31,41 @@ def test_typed_text_is_shown_as_text_never_markup(factory: sessionmaker) -> None
     html, _ = _amy(factory)
     assert "<script>" not in html and "<b>drawing</b>" not in html
     assert "Loves &lt;b&gt;drawing&lt;/b&gt; &amp; animals &lt;script&gt;" in html
+
+
+def test_a_name_and_fields_with_markup_are_escaped_everywhere(factory: sessionmaker) -> None:
+    nasty = "<script>alert(1)</script> & Co"
+    with factory.begin() as session:
+        school = demo.seed(session)
+        plan = records.current_plan(session, school.parent_pupil_id)
+        plan.pupil.first_name = nasty
+        plan.interventions = f"Phonics\n{nasty}"
+        plan.targets[0].provision_who = nasty
+        html = plan_html(plan, f"School {nasty}", nasty, nasty, [nasty])
+    assert "<script>" not in html and "</script>" not in html and "& Co" not in html
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co"
+    assert html.count(f"<td>{escaped} Carter</td>") == 2, "the name on both pages"
+    assert f"<td>Phonics<br>{escaped}</td>" in html, "line breaks kept, the text escaped"
+    assert f"<td>{escaped}<br>" in html, "the provision cell, one part to a line"
+    assert f"<td>School {escaped}</td>" in html and f"<p class='small'>{escaped}</p>" in html
+    assert f"Made by the SEN Support Assistant for {escaped}." in html
+    assert "&amp;amp;" not in html and "&amp;lt;" not in html, "escaped once, not twice"
+
+
+def test_a_value_missing_from_the_template_stops_the_rendering(factory: sessionmaker) -> None:
+    template = TEMPLATES.get_template("plan.html.j2")
+    with factory.begin() as session:
+        school = demo.seed(session)
+        plan = records.current_plan(session, school.parent_pupil_id)
+        values = plan_values(plan, demo.DEMO_SCHOOL, "Mr Tom Ellery", "Norfolk", [])
+    assert "Amy Carter" in template.render(values)
+    for *within, name in (("school",), ("plan", "strengths"), ("targets", 0, "outcome")):
+        broken = copy.deepcopy(values)
+        del functools.reduce(operator.getitem, within, broken)[name]
+        with pytest.raises(jinja2.UndefinedError, match=name):
+            template.render(broken)
+    with pytest.raises(jinja2.UndefinedError):
+        template.render()
 
 
 def test_the_pdf_reads_back_with_every_section(factory: sessionmaker) -> None:
@@ -64,7 +104,7 @@ def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) ->
     from sqlalchemy import select
 
     from bot.store import document_links
-    from bot.store.accounts import Person
+    from bot.store.access import Person
     from bot.store.models import AuditEvent, PlanStatus, SupportPlan
 
     with factory.begin() as session:
@@ -73,15 +113,15 @@ def test_links_only_for_those_entitled_and_they_expire(factory: sessionmaker) ->
         draft = SupportPlan(pupil_id=school.parent_pupil_id, version=2, status=PlanStatus.draft)
         session.add(draft)
         session.flush()
-        staff = records.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
-        parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
-        other = records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
+        staff = access.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
+        parent = access.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "rest")
+        other = access.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
         staff_token = document_links.issue_link(session, staff, plan.id)
         parent_token = document_links.issue_link(session, parent, plan.id)
         assert document_links.issue_link(session, staff, draft.id) is not None, "staff may print a draft"
         assert document_links.issue_link(session, parent, draft.id) is None, "parents see agreed plans only"
         assert document_links.issue_link(session, other, plan.id) is None
-        assert document_links.issue_link(session, records.Viewer(None, "rest"), plan.id) is None
+        assert document_links.issue_link(session, access.Viewer(None, "rest"), plan.id) is None
     assert staff_token and parent_token and staff_token != parent_token and len(staff_token) >= 40
     with factory.begin() as session:
         assert document_links.open_link(session, parent_token).id == plan.id

@@ -15,9 +15,11 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import sessionmaker
+from telegram.ext import AIORateLimiter
 
 from bot.ops import admin
-from bot.core import dates
+from bot.ops.reminders import Schedule
+from bot.core import dates, wording
 from bot.store import accounts, demo, migrate, push, reminders
 from bot.store.db import engine_for, make_engine, sessions
 from bot.store.models import (
@@ -32,6 +34,7 @@ from bot.store.models import (
     Staff,
     StaffRole,
 )
+from bot.telegram.sending import MAX_TEXT, split_text, utf16_length
 from tests.support.bot_api_standin import TOKEN, BotApiStandIn, as_json
 from tests.conftest import _fresh_postgres_database, postgres_url
 from tests.support.servers import BIN, ROOT, base_env
@@ -175,22 +178,22 @@ def test_sweep_for_one_school_leaves_the_others(factory: sessionmaker, school: d
 
 
 def test_reminder_wording() -> None:
-    assert reminders.reminder_text("Amy Carter", dt.date(2026, 12, 1), TODAY) == (
+    assert wording.reminder_text("Amy Carter", dt.date(2026, 12, 1), TODAY) == (
         "Reminder: Amy Carter's review is due on Tuesday 1 December 2026 (in 8 days). "
         'Say "start Amy Carter\'s review" when you meet.'
     )
-    assert "(tomorrow)" in reminders.reminder_text("Amy Carter", _day(1), TODAY)
-    assert reminders.reminder_text("Amy Carter", TODAY, TODAY).startswith(
+    assert "(tomorrow)" in wording.reminder_text("Amy Carter", _day(1), TODAY)
+    assert wording.reminder_text("Amy Carter", TODAY, TODAY).startswith(
         "Reminder: Amy Carter's review is due today, Monday 23 November 2026."
     )
-    overdue = reminders.reminder_text("Ben Okafor", _day(-5), TODAY)
+    overdue = wording.reminder_text("Ben Okafor", _day(-5), TODAY)
     assert overdue.startswith(
         "Reminder: Ben Okafor's review was due on Wednesday 18 November 2026 and is 5 days overdue. "
         'Book a new date, or say "start Ben Okafor\'s review" when you meet.'
     )
     assert "6.65" in overdue
-    assert "1 day overdue" in reminders.reminder_text("Ben Okafor", _day(-1), TODAY)
-    assert "6 weeks overdue" in reminders.reminder_text("Ben Okafor", _day(-40), TODAY)
+    assert "1 day overdue" in wording.reminder_text("Ben Okafor", _day(-1), TODAY)
+    assert "6 weeks overdue" in wording.reminder_text("Ben Okafor", _day(-40), TODAY)
 
 
 # Delivering them
@@ -242,9 +245,9 @@ def test_reminders_of_held_reviews_and_departed_staff_are_not_delivered(
         )
         session.execute(update(Staff).where(Staff.id == staff["deputy"]).values(active=False))
     with factory.begin() as session:
-        texts = reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY)
-        assert not any("Olly Overdue" in line for line in texts)
-        assert reminders.for_visit(session, staff["deputy"], "web", now=NOW, today=TODAY) == []
+        shown = reminders.for_visit(session, staff["senco"], "web", now=NOW)
+        assert not any(due.pupil_name == "Olly Overdue" for due in shown)
+        assert reminders.for_visit(session, staff["deputy"], "web", now=NOW) == []
 
 
 def test_for_visit_shows_each_reminder_once_and_not_those_pushed(factory: sessionmaker, school: dict[str, Any]) -> None:
@@ -257,17 +260,17 @@ def test_for_visit_shows_each_reminder_once_and_not_those_pushed(factory: sessio
     with factory.begin() as session:
         reminders.delivered(session, pushed[0].reminder_id, "telegram", now=NOW)
     with factory.begin() as session:
-        texts = reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY)
+        shown = reminders.for_visit(session, staff["senco"], "web", now=NOW)
     # Six reminders for the SENCO: one pushed, one being pushed right now, four for the web.
-    assert len(texts) == 4
-    assert texts[0].startswith("Reminder: Tia Today's review is due today")
-    assert not any(pushed[0].pupil_name in line or pushed[1].pupil_name in line for line in texts)
+    assert len(shown) == 4
+    assert shown[0].pupil_name == "Tia Today" and shown[0].due_on == TODAY
+    assert not any(due.pupil_name in (pushed[0].pupil_name, pushed[1].pupil_name) for due in shown)
     with factory.begin() as session:
-        assert reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY) == []
+        assert reminders.for_visit(session, staff["senco"], "web", now=NOW) == []
         reminders.release(session, pushed[1].reminder_id)  # the send failed
     with factory.begin() as session:
-        later = reminders.for_visit(session, staff["senco"], "web", now=NOW, today=TODAY)
-    assert len(later) == 1 and pushed[1].pupil_name in later[0]
+        later = reminders.for_visit(session, staff["senco"], "web", now=NOW)
+    assert len(later) == 1 and later[0].pupil_name == pushed[1].pupil_name
     with factory() as session:
         channels = collections.Counter(
             session.execute(select(Reminder.delivered_channel).where(Reminder.staff_id == staff["senco"])).scalars()
@@ -437,6 +440,78 @@ def test_concurrent_claims_never_share_a_reminder(pg_factory: tuple[str, session
     assert all(holders[reminder] == name for name, mine in taken.items() for reminder in mine)
 
 
+# One schedule in this process, against the stand-in
+
+
+def _delivered_on_telegram(factory: sessionmaker) -> int:
+    with factory() as session:
+        return session.execute(
+            select(func.count(Reminder.id)).where(Reminder.delivered_channel == "telegram")
+        ).scalar_one()
+
+
+async def test_a_long_reminder_goes_out_as_several_messages_in_order(
+    factory: sessionmaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _busy_school(factory, pupils=1, chat_ids={"senco": "930001"})  # one overdue review; only the SENCO is linked
+    paragraphs = [f"Part {number}: " + "a note about the review " * 70 for number in range(1, 9)]
+    long_text = "\n\n".join(paragraph.strip() for paragraph in paragraphs)
+    assert utf16_length(long_text) > 3 * MAX_TEXT
+    monkeypatch.setattr(wording, "reminder_text", lambda name, day, today=None: long_text)
+    with BotApiStandIn() as api:
+        schedule = Schedule(factory, horizon=7, token=TOKEN, api_url=api.url)
+        assert isinstance(schedule.bot.rate_limiter, AIORateLimiter), "built the way the Telegram app builds its bot"
+        result = await schedule.round()
+        messages = api.sent()
+    assert (result.sent, result.failed) == (1, 0)
+    assert [message.text for message in messages] == split_text(long_text) and len(messages) == 4
+    assert all(message.delivered and message.chat_id == 930001 for message in messages)
+    assert all(utf16_length(message.text) <= MAX_TEXT for message in messages)
+    assert [message.text.split(":")[0] for message in messages] == ["Part 1", "Part 3", "Part 5", "Part 7"]
+    assert " ".join(message.text for message in messages).split() == long_text.split()
+    assert _delivered_on_telegram(factory) == 1
+
+
+async def test_a_send_refused_with_retry_after_is_delivered_once_after_the_wait(factory: sessionmaker) -> None:
+    _busy_school(factory, pupils=1, chat_ids={"senco": "930002"})
+    with BotApiStandIn(too_many_first=1, retry_after=1) as api:
+        schedule = Schedule(factory, horizon=7, token=TOKEN, api_url=api.url)
+        started = time.monotonic()
+        result = await schedule.round()
+        elapsed = time.monotonic() - started
+        attempts = api.sent()
+    assert (result.sent, result.failed) == (1, 0), "the rate limiter waits and tries again within the round"
+    assert elapsed >= 1.0, "it waits as long as Telegram asked"
+    assert [message.delivered for message in attempts] == [False, True]
+    assert attempts[0].text == attempts[1].text and attempts[1].text.startswith("Reminder: Kid000 Example's review")
+    assert _delivered_on_telegram(factory) == 1
+
+
+async def test_a_failed_send_is_tried_again_in_the_next_round(factory: sessionmaker) -> None:
+    _busy_school(factory, pupils=1, chat_ids={"senco": "930003"})
+    with BotApiStandIn(fail_first=1) as api:
+        schedule = Schedule(factory, horizon=7, token=TOKEN, api_url=api.url)
+        first = await schedule.round()
+        assert (first.sent, first.failed) == (0, 1)
+        assert _delivered_on_telegram(factory) == 0, "given back, not lost"
+        second = await schedule.round()  # the bot, closed after the first round, opens again
+        attempts = api.sent()
+    assert (second.sent, second.failed) == (1, 0)
+    assert [message.delivered for message in attempts] == [False, True]
+    assert _delivered_on_telegram(factory) == 1
+
+
+async def test_an_unreachable_bot_api_claims_nothing(factory: sessionmaker) -> None:
+    _busy_school(factory, pupils=1, chat_ids={"senco": "930004"})
+    with BotApiStandIn() as api:
+        closed = api.url
+    schedule = Schedule(factory, horizon=7, token=TOKEN, api_url=closed)
+    result = await schedule.round()
+    assert (result.created, result.sent, result.failed) == (3, 0, 0)
+    with factory() as session:
+        assert session.execute(select(func.count(Reminder.id)).where(Reminder.claimed_by.isnot(None))).scalar_one() == 0
+
+
 def _start_schedule(url: str, api: BotApiStandIn, log: Path) -> subprocess.Popen:
     env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
     with log.open("wb") as out:
@@ -580,8 +655,8 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
     assert admin.main(["digest", "--school", "Brambleway Primary School"]) == 0
     out = capsys.readouterr().out
     assert out.startswith(f"Review digest for Brambleway Primary School, {dates.long_date(dates.today())}")
-    assert "Overdue, not yet recorded as held (1):\n  • Ben Okafor (Year 4): was due" in out
-    assert "Due in the next 14 days (1):\n  • Amy Carter (Year 3): " in out
+    assert "Overdue reviews, not yet recorded as held (1):\n• Ben Okafor (Year 4): was due" in out
+    assert "Reviews due at Brambleway Primary School in the next 14 days (1):\n• Amy Carter (Year 3): " in out
     assert "Chloe Hartley (Year 2): no review booked" in out
     assert "Daniel Price (Year 6): next review" in out
     assert "Grace Holloway" not in out and "Ellie Nowak" not in out
@@ -602,11 +677,7 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
         recipients = set(session.execute(select(Staff.name).join(Reminder, Reminder.staff_id == Staff.id)).scalars())
         assert recipients == {demo.DEMO_SENCO, "Mr Tom Ellery"}
         shown = reminders.for_visit(session, senco, "web")
-    assert [line.split("'s review")[0] for line in shown] == [
-        "Reminder: Ben Okafor",
-        "Reminder: Amy Carter",
-        "Reminder: Ellie Nowak",
-    ]
+    assert [due.pupil_name for due in shown] == ["Ben Okafor", "Amy Carter", "Ellie Nowak"]
     with pytest.raises(admin.AdminError, match="There is no school called 'Nowhere'"):
         admin.run(["digest", "--school", "Nowhere"])
 

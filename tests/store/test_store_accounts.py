@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot.store import accounts
+from bot.store import access, accounts
 from bot.store.models import AuditEvent, ChatIdentity, LinkCode, Parent, Pupil, School, Staff, StaffRole
 
 NOW = dt.datetime(2026, 3, 2, 9, 0)
@@ -42,7 +42,7 @@ def test_staff_code_links_once(factory: sessionmaker, people: dict[str, int]) ->
     with factory.begin() as session:
         result = accounts.redeem_code(session, "telegram", "1001", code.lower(), now=NOW)
     assert result.reason == "linked"
-    assert result.linked == accounts.Person(kind="staff", id=people["senco"], school_id=people["school"])
+    assert result.linked == access.Person(kind="staff", id=people["senco"], school_id=people["school"])
     with factory.begin() as session:
         again = accounts.redeem_code(session, "telegram", "2002", code, now=NOW)
     assert again == accounts.LinkResult(None, "used")
@@ -57,7 +57,7 @@ def test_parent_code_gives_exactly_one_pupil(factory: sessionmaker, people: dict
         code = accounts.issue_parent_code(session, people["parent"], people["amy"], now=NOW)
     with factory.begin() as session:
         result = accounts.redeem_code(session, "web", "session-abc", code, now=NOW)
-    assert result.linked == accounts.Person(kind="parent", id=people["parent"], pupil_ids=(people["amy"],))
+    assert result.linked == access.Person(kind="parent", id=people["parent"], pupil_ids=(people["amy"],))
 
 
 def test_expired_code_is_refused(factory: sessionmaker, people: dict[str, int]) -> None:

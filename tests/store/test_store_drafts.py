@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from bot.store import demo, drafts, records
-from bot.store.accounts import Person
+from bot.store import access, demo, drafts, records
+from bot.store.access import Person
 from bot.store.models import AreaOfNeed, AuditEvent, PlanEdit, PlanStatus, Pupil, Staff, StaffRole, SupportPlan
 
 TODAY = dt.date(2026, 3, 2)
@@ -22,16 +22,16 @@ def school(factory: sessionmaker) -> demo.DemoSchool:
 
 
 @pytest.fixture
-def teacher(factory: sessionmaker, school: demo.DemoSchool) -> records.Viewer:
+def teacher(factory: sessionmaker, school: demo.DemoSchool) -> access.Viewer:
     with factory.begin() as session:
         staff = Staff(school_id=school.school_id, name="Mr Second Teacher", role=StaffRole.teacher)
         session.add(staff)
         session.flush()
-        return records.Viewer(Person("staff", staff.id, school.school_id), "telegram")
+        return access.Viewer(Person("staff", staff.id, school.school_id), "telegram")
 
 
-def _senco(school: demo.DemoSchool) -> records.Viewer:
-    return records.Viewer(Person("staff", school.senco_id, school.school_id), "socketio")
+def _senco(school: demo.DemoSchool) -> access.Viewer:
+    return access.Viewer(Person("staff", school.senco_id, school.school_id), "socketio")
 
 
 def _pupil(factory: sessionmaker, first: str, last: str) -> int:
@@ -113,7 +113,7 @@ def test_updating_starts_from_the_agreed_plan_and_keeps_it(factory: sessionmaker
 
 
 def test_same_answer_changed_by_someone_else_is_not_overwritten(
-    factory: sessionmaker, school: demo.DemoSchool, teacher: records.Viewer
+    factory: sessionmaker, school: demo.DemoSchool, teacher: access.Viewer
 ) -> None:
     chloe = _pupil(factory, "Chloe", "Hartley")
     with factory.begin() as session:
@@ -148,16 +148,16 @@ def test_same_answer_changed_by_someone_else_is_not_overwritten(
 
 def test_only_staff_of_the_school_may_record(factory: sessionmaker, school: demo.DemoSchool) -> None:
     amy = school.parent_pupil_id
-    other = records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
-    parent = records.Viewer(Person("parent", school.parent_id, pupil_ids=(amy,)), "rest")
-    for viewer in (other, parent, records.Viewer(None, "rest")):
+    other = access.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
+    parent = access.Viewer(Person("parent", school.parent_id, pupil_ids=(amy,)), "rest")
+    for viewer in (other, parent, access.Viewer(None, "rest")):
         with factory.begin() as session:
-            with pytest.raises(drafts.NotAllowed):
+            with pytest.raises(access.NotAllowed):
                 drafts.open_draft(session, viewer, amy)
     with factory.begin() as session:
         draft = drafts.open_draft(session, _senco(school), amy)
     with factory.begin() as session:
-        with pytest.raises(drafts.NotAllowed):
+        with pytest.raises(access.NotAllowed):
             drafts.save_answer(session, other, draft.plan_id, 0, {"strengths": "x"})
     with factory() as session:
         plan = session.get(SupportPlan, draft.plan_id)

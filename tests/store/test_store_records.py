@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import sessionmaker
 
-from bot.store import demo, records
-from bot.store.accounts import Person
+from bot.store import access, demo, records
+from bot.store.access import Person
 from bot.store.models import AuditEvent, Pupil, Review
 
 TODAY = dt.date(2026, 3, 2)
@@ -29,16 +29,16 @@ def _pupil_id(factory: sessionmaker, first: str, last: str) -> int:
         return session.execute(select(Pupil.id).where(Pupil.first_name == first, Pupil.last_name == last)).scalar_one()
 
 
-def _staff(school: demo.DemoSchool) -> records.Viewer:
-    return records.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
+def _staff(school: demo.DemoSchool) -> access.Viewer:
+    return access.Viewer(Person("staff", school.senco_id, school.school_id), "rest")
 
 
-def _other_staff(school: demo.DemoSchool) -> records.Viewer:
-    return records.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "telegram")
+def _other_staff(school: demo.DemoSchool) -> access.Viewer:
+    return access.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "telegram")
 
 
-def _parent(school: demo.DemoSchool) -> records.Viewer:
-    return records.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "socketio")
+def _parent(school: demo.DemoSchool) -> access.Viewer:
+    return access.Viewer(Person("parent", school.parent_id, pupil_ids=(school.parent_pupil_id,)), "socketio")
 
 
 def _events(factory: sessionmaker) -> list[AuditEvent]:
@@ -90,7 +90,7 @@ def test_agenda_audits_each_pupil_listed(factory: sessionmaker, school: demo.Dem
 
 @pytest.mark.parametrize("viewer", ["parent", "unlinked"])
 def test_agenda_is_for_staff_only(factory: sessionmaker, school: demo.DemoSchool, viewer: str) -> None:
-    who = _parent(school) if viewer == "parent" else records.Viewer(None, "rest")
+    who = _parent(school) if viewer == "parent" else access.Viewer(None, "rest")
     with factory.begin() as session:
         assert records.agenda(session, who, 30, today=TODAY) is None
     (refused,) = [e for e in _events(factory) if e.action == "list_reviews"]
@@ -197,7 +197,7 @@ def test_stale_context_of_another_pupil_is_not_used(factory: sessionmaker, schoo
 
 
 def test_unlinked_user_gets_nothing(factory: sessionmaker, school: demo.DemoSchool) -> None:
-    nobody = records.Viewer(None, "rest")
+    nobody = access.Viewer(None, "rest")
     with factory.begin() as session:
         assert records.find_pupil(session, nobody, "when is Amy Carter's review", "read_next_review") == records.Lookup(
             "unlinked"
@@ -254,7 +254,7 @@ def test_review_timing_follows_three_times_a_year(
 
 
 def test_long_lists_are_cut_and_only_listed_pupils_audited(factory: sessionmaker, school: demo.DemoSchool) -> None:
-    from actions.records import agenda_text
+    from bot.core.wording import agenda_text
     from bot.store.models import PlanStatus, SupportPlan
 
     with factory.begin() as session:

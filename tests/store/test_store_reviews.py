@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.store import reviews
-from bot.store.accounts import Person
-from bot.store.drafts import NotAllowed
+from bot.store.access import Person
+from bot.store.access import NotAllowed
 from bot.store.models import (
     AuditEvent,
     Parent,
@@ -26,7 +26,7 @@ from bot.store.models import (
     SupportPlan,
     Target,
 )
-from bot.store.records import Viewer
+from bot.store.access import Viewer
 
 TODAY = dt.date(2026, 11, 23)
 

@@ -3,7 +3,9 @@
 It answers ``getMe`` and ``sendMessage`` the way Telegram does
 (``{"ok": true, "result": ...}``) and records every message it was asked to
 send. ``fail_first`` makes the first sends fail with "502 Bad Gateway", as a
-Bot API having a bad moment would; those are recorded too, as not delivered.
+Bot API having a bad moment would; ``too_many_first`` makes them fail with
+"429 Too Many Requests" and ``retry_after`` seconds to wait, as Telegram does
+when a bot sends too fast. Both are recorded too, as not delivered.
 
     with BotApiStandIn() as api:
         env["TELEGRAM_API_URL"] = api.url
@@ -42,9 +44,13 @@ class Sent:
 
 
 class BotApiStandIn:
-    def __init__(self, token: str = TOKEN, fail_first: int = 0, delay: float = 0.0) -> None:
+    def __init__(
+        self, token: str = TOKEN, fail_first: int = 0, delay: float = 0.0, too_many_first: int = 0, retry_after: int = 1
+    ) -> None:
         self.token = token
         self.fail_first = fail_first
+        self.too_many_first = too_many_first
+        self.retry_after = retry_after
         self.delay = delay
         self.url = ""
         self._sent: list[Sent] = []
@@ -83,10 +89,23 @@ class BotApiStandIn:
             await asyncio.sleep(self.delay)
         chat_id, text = int(params["chat_id"]), str(params["text"])
         with self._lock:
-            failing = self.fail_first > 0
-            if failing:
+            too_many = self.too_many_first > 0
+            failing = not too_many and self.fail_first > 0
+            if too_many:
+                self.too_many_first -= 1
+            elif failing:
                 self.fail_first -= 1
-            self._sent.append(Sent(chat_id, text, delivered=not failing))
+            self._sent.append(Sent(chat_id, text, delivered=not (failing or too_many)))
+        if too_many:
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {self.retry_after}",
+                    "parameters": {"retry_after": self.retry_after},
+                },
+                status=429,
+            )
         if failing:
             return web.Response(status=502, text="Bad Gateway")
         message = {

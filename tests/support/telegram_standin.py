@@ -3,6 +3,9 @@
 It implements the methods the Telegram app uses, records every call, serves
 queued updates to ``getUpdates`` (long polling) and keeps the messages it was
 asked to send, so a test can play a Telegram user and read the bot's replies.
+Setting ``too_many`` makes that many ``sendMessage`` calls fail with "429 Too
+Many Requests" and ``retry_after``, as Telegram does when a bot sends too fast;
+those go to ``refused``, not ``calls``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ class StandIn:
     """The Bot API stand-in's state: calls made, updates waiting, messages sent."""
 
     calls: list[Call] = field(default_factory=list)
+    refused: list[Call] = field(default_factory=list)
+    too_many: int = 0
+    retry_after: int = 1
     pending: list[dict[str, Any]] = field(default_factory=list)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     url: str = ""
@@ -74,6 +80,19 @@ class StandIn:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
         method = request.match_info["method"]
         params = await _params(request)
+        if method == "sendMessage" and self.too_many > 0:
+            self.too_many -= 1
+            self.refused.append(Call(method, params))
+            await self._notify()
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {self.retry_after}",
+                    "parameters": {"retry_after": self.retry_after},
+                },
+                status=429,
+            )
         handler = getattr(self, f"_{method}", None)
         result = await handler(params) if handler else True
         self.calls.append(Call(method, params, copy.deepcopy(result)))

@@ -8,7 +8,7 @@ from typing import Any, Optional
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import plans as plan_actions
-from actions import records as record_actions
+from actions import linking
 from actions import reviews as review_actions
 from tests.conftest import make_tracker
 
@@ -47,7 +47,7 @@ class Chat:
     async def link(self, code: str) -> str:
         dispatcher = CollectingDispatcher()
         tracker = make_tracker("link_account", f"my code is {code}", sender_id=self.sender, channel=self.channel)
-        await record_actions.ActionLinkAccount().run(dispatcher, tracker, {})
+        await linking.ActionLinkAccount().run(dispatcher, tracker, {})
         return dispatcher.messages[0]["text"]
 
     async def start(self, text: str, intent: Optional[str] = None, pupil_id: Optional[int] = None) -> list[str]:

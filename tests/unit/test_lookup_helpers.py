@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from actions.records import find_code
+from actions.linking import find_code
 from bot.core import dates
 from bot.core import names
 

@@ -1,8 +1,8 @@
-"""Helpers shared by several actions."""
+"""The knowledge base as the actions offer it: the council, topic buttons, the likeliest topics."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable
 
 from rasa_sdk import Tracker
 
@@ -15,10 +15,6 @@ PERSON_BUTTON = {"title": "Talk to a person", "payload": "/talk_to_person"}
 
 def current_council() -> knowledge.Council:
     return knowledge.council(settings.council_id())
-
-
-def latest_intent(tracker: Tracker) -> Optional[str]:
-    return (tracker.latest_message.get("intent") or {}).get("name")
 
 
 def topic_buttons(keys: Iterable[str]) -> list[dict[str, Any]]:
