@@ -19,12 +19,12 @@ help: ## List the targets
 
 venv: $(VENV)/.installed ## Create the Python 3.10 virtual environment and install the pinned packages
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements-pip.txt requirements.txt
 	@python=$$(scripts/find-python.sh) || exit 1; \
 	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	    rm -rf $(VENV) && "$$python" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-pip.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	$(PY) -m pip check
 	@touch $@
 
@@ -94,3 +94,23 @@ nginx: ## Install Debian's nginx for the scaled deployment, when it is missing
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
 	fi
+
+# The lock: requirements.in holds the top-level pins; pip-tools compiles them
+# into requirements.txt, every package pinned with its hashes, in a scratch
+# Python 3.10 venv. pip-compile keeps the pins already in requirements.txt
+# unless requirements.in asks for another version, so adding a package to
+# requirements.in adds it and what it needs without moving the others. pip's own
+# pin, which the venv installs first, is LOCK_PIP, locked in requirements-pip.txt.
+.PHONY: lock
+LOCK_PIP := pip==26.3
+LOCK_PIP_TOOLS := pip-tools==7.6.2
+LOCK_OPTIONS := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+lock: ## Regenerate requirements.txt (and requirements-pip.txt) from requirements.in, with hashes
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  lockvenv=$$(mktemp -d) && trap 'rm -rf "$$lockvenv"' EXIT && \
+	  "$$python" -m venv "$$lockvenv" && \
+	  "$$lockvenv/bin/python" -m pip install --quiet --require-hashes -r requirements-pip.txt && \
+	  "$$lockvenv/bin/python" -m pip install --quiet $(LOCK_PIP_TOOLS) && \
+	  "$$lockvenv/bin/pip-compile" $(LOCK_OPTIONS) -o requirements.txt requirements.in && \
+	  echo '$(LOCK_PIP)' | "$$lockvenv/bin/pip-compile" $(LOCK_OPTIONS) -o requirements-pip.txt -

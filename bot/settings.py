@@ -163,3 +163,86 @@ def tensorflow_env() -> dict[str, str]:
         "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS", "1"),
         "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", "1"),
     }
+
+
+# The store ---------------------------------------------------------------------
+
+SCALED_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sen_support"
+
+
+def database_url() -> str:
+    """The store's database (``DATABASE_URL``); by default a SQLite file in the state folder, needing nothing installed."""
+    return os.environ.get("DATABASE_URL") or f"sqlite:///{state_dir() / 'sen_support.db'}"
+
+
+def scaled_database_url() -> str:
+    """The scaled deployment's database (``DATABASE_URL``): PostgreSQL, where every process shares its store."""
+    return os.environ.get("DATABASE_URL") or SCALED_DATABASE_URL
+
+
+def redis_url() -> str:
+    """The scaled deployment's Redis, for Rasa's lock store (``REDIS_URL``)."""
+    return os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_prefix() -> str:
+    """The prefix of the lock store's keys in Redis (``SEN_REDIS_PREFIX``; letters and digits only)."""
+    return os.environ.get("SEN_REDIS_PREFIX", "sensupport")
+
+
+# The scaled deployment (bot/ops/deploy.py) ------------------------------------
+
+
+def nginx_binary() -> str:
+    """Where nginx is (``SEN_NGINX``): Debian's nginx-light by default."""
+    return os.environ.get("SEN_NGINX", "/usr/sbin/nginx")
+
+
+def scaled_rasa_servers() -> int:
+    """How many Rasa servers the scaled deployment runs (``SEN_RASA_SERVERS``, 2)."""
+    return int(os.environ.get("SEN_RASA_SERVERS", "2"))
+
+
+def scaled_action_servers() -> int:
+    """How many action servers the scaled deployment runs (``SEN_ACTION_SERVERS``, 2)."""
+    return int(os.environ.get("SEN_ACTION_SERVERS", "2"))
+
+
+def scaled_rasa_base_port() -> int:
+    """The first Rasa server's port in the scaled deployment; the others follow (``SEN_RASA_BASE_PORT``)."""
+    return int(os.environ.get("SEN_RASA_BASE_PORT", "5105"))
+
+
+def scaled_action_base_port() -> int:
+    """The first action server's port in the scaled deployment (``SEN_ACTION_BASE_PORT``)."""
+    return int(os.environ.get("SEN_ACTION_BASE_PORT", "5155"))
+
+
+def public_port() -> int:
+    """nginx's public port in the scaled deployment (``SEN_PUBLIC_PORT``)."""
+    return int(os.environ.get("SEN_PUBLIC_PORT", "8080"))
+
+
+def action_proxy_port() -> int:
+    """nginx's port in front of the action servers (``SEN_ACTION_PROXY_PORT``)."""
+    return int(os.environ.get("SEN_ACTION_PROXY_PORT", "5055"))
+
+
+def public_url_or(default: str) -> str:
+    """``SEN_PUBLIC_URL`` if set, else ``default`` (the scaled deployment's nginx)."""
+    return os.environ.get("SEN_PUBLIC_URL", default)
+
+
+def chat_server_url_or(default: str) -> str:
+    """``SEN_CHAT_SERVER`` if set, else ``default``."""
+    return os.environ.get("SEN_CHAT_SERVER", default)
+
+
+def process_environment(**overrides: str) -> dict[str, str]:
+    """The environment for a process the launchers start: this one's, with ``overrides``."""
+    return {**os.environ, **overrides}
+
+
+def configured_bridge_secret() -> str:
+    """``SEN_TELEGRAM_BRIDGE_SECRET`` as set, or "" (the Rasa server's Telegram channel then refuses everything)."""
+    return os.environ.get("SEN_TELEGRAM_BRIDGE_SECRET", "")

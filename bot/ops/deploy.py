@@ -57,9 +57,6 @@ logger = logging.getLogger("sen-support")
 DEPLOY = settings.PROJECT_ROOT / "deploy"
 NGINX_TEMPLATE = DEPLOY / "nginx" / "sen-support.conf.template"
 ENDPOINTS = DEPLOY / "endpoints.yml"
-DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/sen_support"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
-NGINX = os.environ.get("SEN_NGINX", "/usr/sbin/nginx")
 RESTART_PAUSE = (1.0, 30.0)  # first and longest pause before starting a stopped process again
 
 
@@ -76,15 +73,13 @@ class Layout:
 
     @classmethod
     def from_environment(cls) -> "Layout":
-        rasa_count = int(os.environ.get("SEN_RASA_SERVERS", "2"))
-        action_count = int(os.environ.get("SEN_ACTION_SERVERS", "2"))
-        rasa_base = int(os.environ.get("SEN_RASA_BASE_PORT", "5105"))
-        action_base = int(os.environ.get("SEN_ACTION_BASE_PORT", "5155"))
+        rasa_count, action_count = settings.scaled_rasa_servers(), settings.scaled_action_servers()
+        rasa_base, action_base = settings.scaled_rasa_base_port(), settings.scaled_action_base_port()
         if rasa_count < 1 or action_count < 1:
             raise ValueError("SEN_RASA_SERVERS and SEN_ACTION_SERVERS must each be at least 1.")
         return cls(
-            public_port=int(os.environ.get("SEN_PUBLIC_PORT", "8080")),
-            action_proxy_port=int(os.environ.get("SEN_ACTION_PROXY_PORT", "5055")),
+            public_port=settings.public_port(),
+            action_proxy_port=settings.action_proxy_port(),
             rasa_ports=[rasa_base + n for n in range(rasa_count)],
             action_ports=[action_base + n for n in range(action_count)],
             web_port=settings.web_port(),
@@ -105,7 +100,7 @@ class Layout:
 
 
 def database_url() -> str:
-    url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE)
+    url = settings.scaled_database_url()
     if not url.startswith("postgresql"):
         raise ValueError("The scaled deployment keeps everything in PostgreSQL: set DATABASE_URL=postgresql://...")
     return url
@@ -135,7 +130,7 @@ def store_environment(database: str, redis: str) -> dict[str, str]:
     """The variables ``deploy/endpoints.yml`` reads, from ``DATABASE_URL`` and ``REDIS_URL``."""
     pg = make_url(database)
     rd = urllib.parse.urlparse(redis)
-    prefix = os.environ.get("SEN_REDIS_PREFIX", "sensupport")
+    prefix = settings.redis_prefix()
     if not prefix.isalnum():
         raise ValueError("SEN_REDIS_PREFIX may hold only letters and digits (Rasa's rule for lock key prefixes).")
     return {
@@ -195,7 +190,8 @@ http {{
 
 
 def nginx_path() -> str:
-    found = NGINX if Path(NGINX).exists() else shutil.which("nginx")
+    configured = settings.nginx_binary()
+    found = configured if Path(configured).exists() else shutil.which("nginx")
     if not found:
         raise FileNotFoundError(
             "The scaled deployment needs nginx: `make scaled` installs Debian's package "
@@ -333,7 +329,7 @@ def main(argv: list[str]) -> int:
     try:
         layout = Layout.from_environment()
         database = database_url()
-        redis = os.environ.get("REDIS_URL", DEFAULT_REDIS)
+        redis = settings.redis_url()
         stores = store_environment(database, redis)
         busy = [f"{name} port {port}" for name, port in layout.ports().items() if port_in_use(port)]
         if busy:
@@ -357,14 +353,13 @@ def main(argv: list[str]) -> int:
     demo_text = prepare_demo()
 
     public = f"http://localhost:{layout.public_port}"
-    env = dict(
-        os.environ,
+    env = settings.process_environment(
         **stores,
         DATABASE_URL=database,
         **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{layout.action_proxy_port}/webhook",
-        SEN_PUBLIC_URL=os.environ.get("SEN_PUBLIC_URL", public),
-        SEN_CHAT_SERVER=os.environ.get("SEN_CHAT_SERVER", public),
+        SEN_PUBLIC_URL=settings.public_url_or(public),
+        SEN_CHAT_SERVER=settings.chat_server_url_or(public),
         SEN_RASA_URL=f"http://127.0.0.1:{layout.public_port}",
     )
     if layout.telegram_port is not None:

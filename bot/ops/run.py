@@ -313,8 +313,7 @@ def main(argv: list[str]) -> int:
     record = pid_file()
     record.write_text(json.dumps({"pid": os.getpid(), "rasa_port": rasa_port, "action_port": action_port}))
 
-    env = dict(
-        os.environ,
+    env = settings.process_environment(
         **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),

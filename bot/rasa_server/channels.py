@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 from typing import Any, Awaitable, Callable, Optional, Text
 
@@ -38,6 +37,7 @@ from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 
+from bot import settings
 from bot.rasa_server import tuning
 from bot.rasa_server.tracker_store import expose_failures
 
@@ -144,7 +144,7 @@ class TelegramBridgeInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[Text, Any]]) -> "TelegramBridgeInput":
-        configured = (credentials or {}).get("secret") or os.environ.get(SECRET_ENV, "")
+        configured = (credentials or {}).get("secret") or settings.configured_bridge_secret()
         if not configured:
             logger.info("No %s set: the Telegram bridge channel refuses every request.", SECRET_ENV)
         return cls(secret=configured)

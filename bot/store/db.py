@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 from sqlalchemy import create_engine, event
@@ -13,8 +12,8 @@ from bot import settings
 
 
 def database_url() -> str:
-    """``DATABASE_URL`` if set, else a SQLite file in the state folder."""
-    return os.environ.get("DATABASE_URL") or f"sqlite:///{settings.state_dir() / 'sen_support.db'}"
+    """The configured database (``bot.settings.database_url``)."""
+    return settings.database_url()
 
 
 def make_engine(url: str) -> Engine:
