@@ -50,7 +50,9 @@ class ActionReviewsDue(Action):
                     'child, for example "when\'s the next review?".'
                 )
             else:
-                dispatcher.utter_message(text=f"Lists of reviews are for school staff who have linked this chat. {HOW_TO_LINK}")
+                dispatcher.utter_message(
+                    text=f"Lists of reviews are for school staff who have linked this chat. {HOW_TO_LINK}"
+                )
             return []
         overdue_first = latest_intent(tracker) == "lookup_overdue_reviews"
         dispatcher.utter_message(text=wording.agenda_text(reply.school, reply.agenda, overdue_first))

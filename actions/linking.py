@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -64,7 +65,7 @@ def find_code(text: str) -> str | None:
     for word, _, _ in tokens:
         if len(word) == 8 and _code_like(word):
             found.append((1, word.upper()))
-    for (left, _, left_end), (right, right_start, _) in zip(tokens, tokens[1:]):
+    for (left, _, left_end), (right, right_start, _) in itertools.pairwise(tokens):
         gap = text[left_end:right_start]
         if len(left) == 4 and len(right) == 4 and gap in ("-", " ", " - ") and _code_like(left + right):
             score = (2 if gap == "-" else 0) + sum(half.lower() not in everyday for half in (left, right))
@@ -133,8 +134,7 @@ def link_text(reply: LinkReply) -> str:
     tries = "one more try" if reply.tries_left == 1 else f"{reply.tries_left} more tries"
     pause = f" You have {tries} before a short pause." if reply.tries_left else ""
     return (
-        "Sorry, I don't recognise that code. Please check it and type it again, exactly as it was given to you."
-        + pause
+        "Sorry, I don't recognise that code. Please check it and type it again, exactly as it was given to you." + pause
     )
 
 
@@ -204,7 +204,9 @@ class ActionWhoAmI(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         described = await in_thread(_whoami, Caller.of(tracker))
         if described:
-            dispatcher.utter_message(text=f'This chat is linked as {described}. Say "forget me on this device" to unlink.')
+            dispatcher.utter_message(
+                text=f'This chat is linked as {described}. Say "forget me on this device" to unlink.'
+            )
         else:
             dispatcher.utter_message(text=f"This chat isn't linked to anyone. {HOW_TO_LINK}")
         return []

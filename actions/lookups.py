@@ -109,7 +109,9 @@ class PupilLookup(Action):
                 text="Which of your children do you mean?", buttons=pupil_buttons(self.intent, reply.choices)
             )
         elif reply.outcome == Found.no_name:
-            dispatcher.utter_message(text='Which pupil do you mean? Please include their name, for example "Amy Carter".')
+            dispatcher.utter_message(
+                text='Which pupil do you mean? Please include their name, for example "Amy Carter".'
+            )
         elif reply.outcome == Found.not_found:
             dispatcher.utter_message(
                 text=f"I couldn't find a pupil by that name at {reply.school}. Please check the spelling, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -71,7 +71,7 @@ class OpenedPlan:
     turn: walker.Turn
 
 
-def _open(caller: Caller, pupil_id: Optional[int], resume_only: bool) -> OpenedPlan | Refused:
+def _open(caller: Caller, pupil_id: int | None, resume_only: bool) -> OpenedPlan | Refused:
     with sessions().begin() as session:
         viewer, pupil = pupil_to_open(session, caller, pupil_id, "open_plan")
         if isinstance(pupil, Refused):
@@ -93,9 +93,7 @@ class ActionStartPlan(Action):
 
     @links_codes_first
     @store_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         intent = latest_intent(tracker) or "start_plan"
         reply = await in_thread(_open, Caller.of(tracker), button_pupil_id(tracker), intent == "resume_plan")
         if isinstance(reply, Refused) and reply.why == Opening.no_draft:
@@ -150,12 +148,12 @@ class PlanRecording(Recording):
 
     noun = "plan"
     walk = walker.PLAN_WALK
-    confirm_buttons = [
+    confirm_buttons: ClassVar[list[dict[str, str]]] = [
         {"title": "Agree and save", "payload": "agree"},
         {"title": "Stop for now", "payload": "stop for now"},
     ]
 
-    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Loaded | None:
         plan = drafts.load_plan(session, viewer, document_id)
         if plan.status.value != "draft":
             return None
@@ -181,9 +179,9 @@ class PlanRecording(Recording):
         ]
 
     def summary(self, loaded: Loaded) -> str:
-        return wording.plan_summary(loaded.name, loaded.document.version, plan_values(loaded.document), loaded.document.targets) + (
-            '\nIs this right? Say "agree" to save it as the agreed plan, or "change ..." to change a section.'
-        )
+        return wording.plan_summary(
+            loaded.name, loaded.document.version, plan_values(loaded.document), loaded.document.targets
+        ) + ('\nIs this right? Say "agree" to save it as the agreed plan, or "change ..." to change a section.')
 
 
 class ValidatePlanForm(ValidateWalkForm):

@@ -14,7 +14,7 @@ import enum
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
@@ -50,7 +50,7 @@ NOTE = re.compile(
 )
 
 
-def note_text(text: str) -> Optional[str]:
+def note_text(text: str) -> str | None:
     """The note in "note: mum says sleep has improved", or None if the message is not a note."""
     match = NOTE.match(text or "")
     if not match:
@@ -72,12 +72,12 @@ class ReviewRecording(Recording):
 
     noun = "review"
     walk = REVIEW_WALK
-    confirm_buttons = [
+    confirm_buttons: ClassVar[list[dict[str, str]]] = [
         {"title": "Save the review", "payload": "confirm"},
         {"title": "Stop for now", "payload": "stop for now"},
     ]
 
-    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Loaded | None:
         review = reviews.load_review(session, viewer, document_id)
         state = _prepare(json.loads(review.draft_state or "{}"), review)
         return Loaded(review, review.pupil.first_name, state, reviews.review_values(review))
@@ -124,7 +124,7 @@ class OpenedReview:
     targets: int  # the current plan's targets, looked back on
 
 
-def _open(caller: Caller, pupil_id: Optional[int]) -> OpenedReview | Refused:
+def _open(caller: Caller, pupil_id: int | None) -> OpenedReview | Refused:
     with sessions().begin() as session:
         viewer, pupil = pupil_to_open(session, caller, pupil_id, "open_review")
         if isinstance(pupil, Refused):
@@ -145,9 +145,7 @@ class ActionStartReview(Action):
 
     @links_codes_first
     @store_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         reply = await in_thread(_open, Caller.of(tracker), button_pupil_id(tracker))
         if isinstance(reply, Refused):
             say_refused(dispatcher, reply, "start_review", "review", "start Amy Carter's review")
@@ -198,7 +196,7 @@ class Noted(str, enum.Enum):
     not_staff = "not_staff"
 
 
-def _add_note(caller: Caller, text: str, review_id: Optional[int]) -> tuple[Noted, str]:
+def _add_note(caller: Caller, text: str, review_id: int | None) -> tuple[Noted, str]:
     """Whether the note was kept, and the pupil's first name when it was."""
     with sessions().begin() as session:
         viewer = caller.viewer(session)
@@ -217,7 +215,9 @@ NOTE_NOT_SAVED = {
         "There's no review meeting in progress for you to add that note to, so I haven't saved it. "
         'Start one with, for example, "start Amy Carter\'s review", then send the note again.'
     ),
-    Noted.not_staff: f"Notes on review meetings are for school staff who have linked this chat, so I haven't saved it. {HOW_TO_LINK}",
+    Noted.not_staff: (
+        "Notes on review meetings are for school staff who have linked this chat, so I haven't saved it. " + HOW_TO_LINK
+    ),
 }
 
 
@@ -266,9 +266,7 @@ class ActionReviewNote(Action):
 
     @links_codes_first
     @store_guard
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         text = tracker.latest_message.get("text") or ""
         note = note_text(text) or " ".join(text.split())
         outcome, name = await in_thread(

@@ -100,7 +100,7 @@ def pupil_buttons(intent: str, pupils: Iterable[Candidate]) -> list[dict[str, st
 
 
 def button_pupil_id(tracker: Tracker) -> int | None:
-    """The pupil id a button carried, if any; a hand-typed id that is not a number becomes -1, refused like any other."""
+    """The pupil id a button carried, if any; a typed id that is not a number becomes -1, refused like any other."""
     entity = next(tracker.get_latest_entity_values("pupil_id"), None)
     if entity is None:
         return None

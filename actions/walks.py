@@ -16,7 +16,7 @@ import json
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -57,10 +57,12 @@ class Recording:
     noun = ""
     walk: Walk
 
-    def load(self, session: Session, viewer: Viewer, document_id: int) -> Optional[Loaded]:
+    def load(self, session: Session, viewer: Viewer, document_id: int) -> Loaded | None:
         raise NotImplementedError
 
-    def save_answer(self, session: Session, viewer: Viewer, document_id: int, seen: int, turn: Turn) -> revisions.SaveResult:
+    def save_answer(
+        self, session: Session, viewer: Viewer, document_id: int, seen: int, turn: Turn
+    ) -> revisions.SaveResult:
         raise NotImplementedError
 
     def save_state(self, session: Session, viewer: Viewer, document_id: int, state: dict[str, Any]) -> int:
@@ -73,9 +75,9 @@ class Recording:
     def summary(self, loaded: Loaded) -> str:
         raise NotImplementedError
 
-    confirm_buttons: list[dict[str, str]] = []
+    confirm_buttons: ClassVar[list[dict[str, str]]] = []
 
-    def shown_choice(self, field: str, value: Optional[str]) -> Optional[str]:
+    def shown_choice(self, field: str, value: str | None) -> str | None:
         step = self.walk.steps.get(field)
         title = next((c.title for c in step.choices if c.value == value), None) if step else None
         return title or value
@@ -109,7 +111,7 @@ class TakeReply:
     asked: str | None = None
 
 
-def take(recording: Recording, caller: Caller, document_id: int, seen: int, asked: Optional[str]) -> TakeReply:
+def take(recording: Recording, caller: Caller, document_id: int, seen: int, asked: str | None) -> TakeReply:
     """One message of the walk: read it, save what it answers, and say what comes next."""
     walk = recording.walk
     text = caller.text
@@ -226,7 +228,8 @@ def say_refused(dispatcher: CollectingDispatcher, refused: Refused, intent: str,
     if refused.why == Opening.not_staff:
         what, parents = STAFF_ONLY[noun]
         dispatcher.utter_message(
-            text=f"{what} is for school staff who have linked this chat. " + (parents if refused.linked else HOW_TO_LINK)
+            text=f"{what} is for school staff who have linked this chat. "
+            + (parents if refused.linked else HOW_TO_LINK)
         )
     elif refused.why == Opening.ambiguous:
         dispatcher.utter_message(
@@ -242,12 +245,12 @@ def say_refused(dispatcher: CollectingDispatcher, refused: Refused, intent: str,
 
 
 STAFF_ONLY = {
-    "plan": ("Recording SEN Support Plans", 'Parents can ask "what\'s in my child\'s plan?".'),
+    "plan": ("Recording SEN Support Plans", "Parents can ask \"what's in my child's plan?\"."),
     "review": ("Capturing review meetings", 'Parents can ask "how did the last review go?".'),
 }
 
 
-def looks_like_question(tracker: Tracker) -> Optional[str]:
+def looks_like_question(tracker: Tracker) -> str | None:
     """The question intent of a message sent midway through a walk, if it is a question about SEN support."""
     intent = tracker.latest_message.get("intent") or {}
     text = (tracker.latest_message.get("text") or "").strip()
@@ -325,9 +328,7 @@ class AskWalkAnswer(Action, ABC):
     @abstractmethod
     def name(self) -> str: ...
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         prompt = tracker.get_slot(f"{self.noun}_prompt")
         buttons = json.loads(tracker.get_slot(f"{self.noun}_buttons") or "[]")
         if prompt:
@@ -343,9 +344,7 @@ class WalkFinished(Action, ABC):
     @abstractmethod
     def name(self) -> str: ...
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> Events:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> Events:
         return [
             SlotSet(f"{self.noun}_{part}", None) for part in ("id", "revision", "prompt", "buttons", "step", "answer")
         ]

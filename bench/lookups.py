@@ -16,8 +16,9 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -41,10 +42,100 @@ from bot.store.models import (
 )
 from tests.support import servers
 
-FIRST = """Ava Ben Cara Dev Elif Finn Gus Hana Ivo Jade Kit Lola Milo Nia Otis Pia Quin Remy Sana Teo Uma Vic Wren
-Xan Yara Zac Ada Bo Cleo Dax Eve Fox Gia Hal Isa Jon Kai Lux Max Noa Oli Pax Rae Sol Tia Ugo Val Wil Yves Zia""".split()
-LAST = """Ashby Brook Cole Dale Eames Frost Gale Hale Irwin Jory Kemp Lowe Marsh Nash Oakes Pike Quill Rowe Shaw Tate
-Usher Vane Wade Yates Zeal Abel Birch Crane Drake Ellis Fenn Grant Hurst Inch Judd Keel Lamb Moss Nye Orme""".split()
+FIRST = [
+    "Ava",
+    "Ben",
+    "Cara",
+    "Dev",
+    "Elif",
+    "Finn",
+    "Gus",
+    "Hana",
+    "Ivo",
+    "Jade",
+    "Kit",
+    "Lola",
+    "Milo",
+    "Nia",
+    "Otis",
+    "Pia",
+    "Quin",
+    "Remy",
+    "Sana",
+    "Teo",
+    "Uma",
+    "Vic",
+    "Wren",
+    "Xan",
+    "Yara",
+    "Zac",
+    "Ada",
+    "Bo",
+    "Cleo",
+    "Dax",
+    "Eve",
+    "Fox",
+    "Gia",
+    "Hal",
+    "Isa",
+    "Jon",
+    "Kai",
+    "Lux",
+    "Max",
+    "Noa",
+    "Oli",
+    "Pax",
+    "Rae",
+    "Sol",
+    "Tia",
+    "Ugo",
+    "Val",
+    "Wil",
+    "Yves",
+    "Zia",
+]
+LAST = [
+    "Ashby",
+    "Brook",
+    "Cole",
+    "Dale",
+    "Eames",
+    "Frost",
+    "Gale",
+    "Hale",
+    "Irwin",
+    "Jory",
+    "Kemp",
+    "Lowe",
+    "Marsh",
+    "Nash",
+    "Oakes",
+    "Pike",
+    "Quill",
+    "Rowe",
+    "Shaw",
+    "Tate",
+    "Usher",
+    "Vane",
+    "Wade",
+    "Yates",
+    "Zeal",
+    "Abel",
+    "Birch",
+    "Crane",
+    "Drake",
+    "Ellis",
+    "Fenn",
+    "Grant",
+    "Hurst",
+    "Inch",
+    "Judd",
+    "Keel",
+    "Lamb",
+    "Moss",
+    "Nye",
+    "Orme",
+]
 SCHOOL_SIZE = 500
 STAFF_CHANNEL = "rest"
 
@@ -312,7 +403,8 @@ def run(postgres_dsn: str, pupils: int = 100_000, calls: int = 200) -> dict[str,
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:
-        url = f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{name}"
+        user, host, port = params.get("user", "postgres"), params.get("host", "127.0.0.1"), params.get("port", "5432")
+        url = f"postgresql://{user}@{host}:{port}/{name}"
         results["postgresql"] = measure(url, pupils, calls)
     finally:
         with admin.cursor() as cursor:

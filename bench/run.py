@@ -31,12 +31,11 @@ import aiohttp
 import yaml
 
 import knowledge
-
 from bench import lookups
 from bench.stats import summary
 from bot.store import migrate
-from tests.support import deployment, servers
 from tests.conftest import _fresh_postgres_database, lock_prefix, postgres_url
+from tests.support import deployment, servers
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 HELDOUT = servers.ROOT / "tests" / "data" / "nlu_heldout.yml"
@@ -271,9 +270,8 @@ def main() -> int:
         results["scaled"] = scaled(args.long_turns)
     for old_key in ("tracker_store", "startup_s", "sequential", "concurrency", "long_conversation", "memory_mb"):
         results.pop(old_key, None)
-    if args.only == "all":
-        if not args.skip_training:
-            results["training_s"] = training_seconds()
+    if args.only == "all" and not args.skip_training:
+        results["training_s"] = training_seconds()
     if args.only in ("all", "lookups"):
         results["lookups"] = lookups.run(POSTGRES_DSN, pupils=args.pupils, calls=args.calls)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -171,7 +171,7 @@ SCALED_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/sen_support"
 
 
 def database_url() -> str:
-    """The store's database (``DATABASE_URL``); by default a SQLite file in the state folder, needing nothing installed."""
+    """The store's database (``DATABASE_URL``); by default a SQLite file in the state folder (nothing to install)."""
     return os.environ.get("DATABASE_URL") or f"sqlite:///{state_dir() / 'sen_support.db'}"
 
 

@@ -8,9 +8,9 @@ the tests and the data checks. Nothing here knows about Rasa.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import yaml
 
@@ -79,7 +79,7 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(handle)
 
 
-@lru_cache(maxsize=None)
+@cache
 def documents() -> dict[str, dict[str, str]]:
     return _read_yaml(HERE / "documents.yml")
 
@@ -109,22 +109,22 @@ def _topic_from(path: Path) -> Topic:
     )
 
 
-@lru_cache(maxsize=None)
+@cache
 def topics() -> dict[str, Topic]:
     """All topics, by key."""
     return {path.stem: _topic_from(path) for path in sorted(TOPICS_DIR.glob("*.yml"))}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _topics_by_intent() -> dict[str, Topic]:
     return {topic.intent: topic for topic in topics().values()}
 
 
-def topic_for_intent(intent: Optional[str]) -> Optional[Topic]:
+def topic_for_intent(intent: str | None) -> Topic | None:
     return _topics_by_intent().get(intent or "")
 
 
-@lru_cache(maxsize=None)
+@cache
 def councils() -> dict[str, Council]:
     result = {}
     for path in sorted(COUNCILS_DIR.glob("*.yml")):
@@ -148,12 +148,12 @@ def council(council_id: str) -> Council:
         raise KnowledgeError(f"Unknown council '{council_id}'. Known councils: {known}") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def out_of_scope() -> dict[str, dict[str, Any]]:
     return _read_yaml(HERE / "out_of_scope.yml")
 
 
-@lru_cache(maxsize=None)
+@cache
 def menu() -> tuple[str, ...]:
     return tuple(_read_yaml(HERE / "menu.yml")["menu"])
 

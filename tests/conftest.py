@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import psycopg2
 import pytest
@@ -56,14 +57,14 @@ def trained_model() -> Path:
 
 
 def make_tracker(
-    intent: Optional[str] = None,
+    intent: str | None = None,
     text: str = "",
-    slots: Optional[dict[str, Any]] = None,
-    ranking: Optional[list[tuple[str, float]]] = None,
-    events: Optional[list[dict[str, Any]]] = None,
+    slots: dict[str, Any] | None = None,
+    ranking: list[tuple[str, float]] | None = None,
+    events: list[dict[str, Any]] | None = None,
     sender_id: str = "test-user",
-    entities: Optional[dict[str, str]] = None,
-    channel: Optional[str] = None,
+    entities: dict[str, str] | None = None,
+    channel: str | None = None,
 ) -> Tracker:
     latest = {
         "text": text,
@@ -192,7 +193,8 @@ def postgres_database() -> Iterator[str]:
 
 def postgres_url(database: str) -> str:
     params = dict(item.split("=", 1) for item in POSTGRES_DSN.split())
-    return f"postgresql://{params.get('user', 'postgres')}@{params.get('host', '127.0.0.1')}:{params.get('port', '5432')}/{database}"
+    user, host, port = params.get("user", "postgres"), params.get("host", "127.0.0.1"), params.get("port", "5432")
+    return f"postgresql://{user}@{host}:{port}/{database}"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

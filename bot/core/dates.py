@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Optional
 
 NUMBER_WORDS = {
     "a": 1,
@@ -49,7 +48,7 @@ def long_date(day: dt.date) -> str:
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def relative(day: dt.date, now: Optional[dt.date] = None) -> str:
+def relative(day: dt.date, now: dt.date | None = None) -> str:
     """ "today", "tomorrow", "in 3 days", "in 5 weeks", "yesterday", "12 days ago"."""
     delta = (day - (now or today())).days
     if delta == 0:
@@ -82,7 +81,7 @@ TWO_DIGIT_YEAR = re.compile(
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def parse_date(text: str, prefer: str = "future", now: Optional[dt.date] = None) -> Optional[dt.date]:
+def parse_date(text: str, prefer: str = "future", now: dt.date | None = None) -> dt.date | None:
     """Read a date the way people in England write it, or None.
 
     Takes "14 March 2025", "14/3" (day first), "3.12.26", "2025-03-14",

@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from bot.core import dates
-from bot.core.smart import check_outcome, parse_provision
 from bot.core.review_timing import REVIEW_GAP_LIMIT
+from bot.core.smart import check_outcome, parse_provision
 
 SECTIONS = (
     "Level of need",
@@ -50,13 +50,13 @@ class Step:
     kind: str = "text"  # text, choice, date, provision, outcome, yes_no
     choices: tuple[Choice, ...] = ()
     prefer: str = "future"
-    only_if: Optional[tuple[str, str]] = None  # (step key, value) that must have been answered
+    only_if: tuple[str, str] | None = None  # (step key, value) that must have been answered
     review_gap: bool = False  # a review date: from today on, and questioned when far off (CoP 6.65)
-    suggest_weeks: Optional[int] = None  # offer the date this many weeks ahead as a button
+    suggest_weeks: int | None = None  # offer the date this many weeks ahead as a button
     stored: bool = True  # False for a question that only steers the walk ("any new targets?")
 
     @property
-    def group(self) -> Optional[str]:
+    def group(self) -> str | None:
         """The repeated group a step belongs to ("target" in "target.outcome"), if any."""
         return self.key.split(".")[0] if "." in self.key else None
 
@@ -172,10 +172,10 @@ class Reading:
     """
 
     value: Any = None
-    problem: Optional[str] = None
-    confirm: Optional[str] = None
-    suggestion: Optional[str] = None
-    extra: Optional[dict[str, Any]] = None
+    problem: str | None = None
+    confirm: str | None = None
+    suggestion: str | None = None
+    extra: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -190,7 +190,7 @@ def question(step: Step, name: str, target: int = 1, outcome: str = "") -> str:
     return step.question.format(name=name, target=target, outcome=outcome)
 
 
-def _choose(step: Step, text: str) -> Optional[Choice]:
+def _choose(step: Step, text: str) -> Choice | None:
     said = " ".join(re.sub(r"[^\w&' ]", " ", text.lower()).split())
     for choice in step.choices:
         if said in (choice.value, choice.title.lower()):
@@ -201,9 +201,7 @@ def _choose(step: Step, text: str) -> Optional[Choice]:
     return None
 
 
-def interpret(
-    step: Step, text: str, name: str, today: Optional[dt.date] = None, deadline: Optional[str] = None
-) -> Reading:
+def interpret(step: Step, text: str, name: str, today: dt.date | None = None, deadline: str | None = None) -> Reading:
     """Read one answer to ``step``."""
     today = today or dates.today()
     answer = " ".join((text or "").split())

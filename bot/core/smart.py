@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|twenty|half|most|all|every|each)"
 MEASURE = re.compile(
@@ -41,7 +40,8 @@ DEADLINE = re.compile(
 
 ROLES = re.compile(
     r"\b(?:ta|tas|teaching assistant|hlta|lsa|teacher|class teacher|senco|sendco|adult|key worker|mentor|"
-    r"speech and language therapist|salt|slt|ot|occupational therapist|physio|physiotherapist|ed(?:ucational)? psych(?:ologist)?|"
+    r"speech and language therapist|salt|slt|ot|occupational therapist|physio|physiotherapist|"
+    r"ed(?:ucational)? psych(?:ologist)?|"
     r"elsa|nurture (?:lead|worker)|mum|dad|parent|parents|carer|pastoral lead|specialist teacher|"
     r"mr\.? \w+|mrs\.? \w+|ms\.? \w+|miss \w+)\b",
     re.IGNORECASE,
@@ -50,7 +50,8 @@ FREQUENCY = re.compile(
     r"\b(?:(?:\d+ ?x|\d+ times|(?:one|two|three|four|five) times|once|twice)(?: (?:a|per|each|every) "
     r"(?:week|day|term|fortnight|lesson|session))?|daily|every day|each day|weekly|every week|fortnightly|"
     r"every lesson|each lesson|every (?:morning|afternoon|monday|tuesday|wednesday|thursday|friday)|"
-    r"(?:on )?(?:mondays|tuesdays|wednesdays|thursdays|fridays)(?: and (?:mondays|tuesdays|wednesdays|thursdays|fridays))?)\b",
+    r"(?:on )?(?:mondays|tuesdays|wednesdays|thursdays|fridays)"
+    r"(?: and (?:mondays|tuesdays|wednesdays|thursdays|fridays))?)\b",
     re.IGNORECASE,
 )
 WHEN = re.compile(
@@ -66,7 +67,7 @@ WHEN = re.compile(
 class OutcomeCheck:
     measurable: bool
     time_bound: bool
-    suggestion: Optional[str] = None
+    suggestion: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -100,10 +101,10 @@ def check_outcome(outcome: str, child: str = "the pupil", deadline: str = "the n
 
 @dataclass
 class Provision:
-    who: Optional[str] = None
-    what: Optional[str] = None
-    when: Optional[str] = None
-    how_often: Optional[str] = None
+    who: str | None = None
+    what: str | None = None
+    when: str | None = None
+    how_often: str | None = None
     missing: list[str] = field(default_factory=list)
 
 

@@ -21,24 +21,28 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from bot.core import dates
 from bot.core.plan_template import SECTIONS, STEPS, Step, interpret, question
 
 SKIP = re.compile(
-    r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|not sure|don'?t know)$"
+    r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|"
+    r"not sure|don'?t know)$"
 )
 BACK = re.compile(r"^(?:back|go back|previous|undo|back one)$")
 KEEP = re.compile(r"^(?:keep|keep it|keep (?:that|this|the same|as is)|same|no change|unchanged)$")
 STOP = re.compile(
-    r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|that'?s enough for now|quit)$"
+    r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|"
+    r"that'?s enough for now|quit)$"
 )
 WHERE = re.compile(r"^(?:where am i|progress|how far (?:am i|have i got)|what section)\??$")
 CHANGE = re.compile(r"^(?:change|edit|update|redo|go back to|fix)\s+(?:the\s+|my\s+|section\s+)?(?P<what>.+)$")
 YES = re.compile(
-    r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|that'?s right|correct|save it)\b"
+    r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|"
+    r"that'?s right|correct|save it)\b"
 )
 NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
 
@@ -97,11 +101,11 @@ class Turn:
     say: list[str] = field(default_factory=list)
     buttons: list[dict[str, str]] = field(default_factory=list)
     save: dict[str, Any] = field(default_factory=dict)
-    target_position: Optional[int] = None
+    target_position: int | None = None
     state: dict[str, Any] = field(default_factory=dict)
-    finished: Optional[str] = None  # "stopped", "ready" (all answered, awaiting agreement), "agreed"
-    asked: Optional[str] = None  # the step id of the question put, which the next message answers
-    group: Optional[str] = None  # the repeated group ``target_position`` counts in
+    finished: str | None = None  # "stopped", "ready" (all answered, awaiting agreement), "agreed"
+    asked: str | None = None  # the step id of the question put, which the next message answers
+    group: str | None = None  # the repeated group ``target_position`` counts in
 
 
 def is_command(text: str) -> bool:
@@ -160,7 +164,7 @@ class Walk:
     def sequence(self, state: dict[str, Any]) -> list[str]:
         return self.template.sequence(state)
 
-    def step_of(self, step_id: str) -> tuple[Step, Optional[int]]:
+    def step_of(self, step_id: str) -> tuple[Step, int | None]:
         if step_id.count(".") == 2:
             group, number, part = step_id.split(".")
             return self.steps[f"{group}.{part}"], int(number)
@@ -173,7 +177,7 @@ class Walk:
     def title(self, step: Step, name: str) -> str:
         return self.template.sections[step.section - 1].format(name=name)
 
-    def current(self, state: dict[str, Any]) -> Optional[str]:
+    def current(self, state: dict[str, Any]) -> str | None:
         done = set(state.get("answered", [])) | set(state.get("skipped", []))
         return next((step_id for step_id in self.sequence(state) if step_id not in done), None)
 
@@ -190,7 +194,7 @@ class Walk:
         fresh.pop("pending", None)
         return fresh
 
-    def view_for(self, state: dict[str, Any], asked: Optional[str]) -> dict[str, Any]:
+    def view_for(self, state: dict[str, Any], asked: str | None) -> dict[str, Any]:
         """The walk as one user last saw it: the step they were asked is the current one.
 
         When two people work on one draft, the other may have answered that step
@@ -234,7 +238,8 @@ class Walk:
             return f"Every section of {name}'s {self.template.noun} has an answer."
         step, _ = self.step_of(step_id)
         left = len(self.unanswered(state))
-        return f"Section {step.section} of {self.total}: {self.title(step, name)}. {left} question{'s' if left != 1 else ''} still to answer."
+        questions = "question" if left == 1 else "questions"
+        return f"Section {step.section} of {self.total}: {self.title(step, name)}. {left} {questions} still to answer."
 
     @staticmethod
     def _shown_value(value: Any) -> str:
@@ -242,7 +247,7 @@ class Walk:
             return dates.long_date(value)
         return str(getattr(value, "value", value))
 
-    def ask(self, state: dict[str, Any], name: str, values: dict[str, Any], turn: Optional[Turn] = None) -> Turn:
+    def ask(self, state: dict[str, Any], name: str, values: dict[str, Any], turn: Turn | None = None) -> Turn:
         """Put the current question (with where we are, and any answer already there)."""
         turn = turn or Turn(state=state)
         step_id = self.current(state)
@@ -253,7 +258,8 @@ class Walk:
         step, number = self.step_of(step_id)
         group = step.group
         outcome = str(values.get(f"{group}.{number}.outcome") or "") if number is not None else ""
-        text = f"Section {step.section} of {self.total}: {self.title(step, name)}.\n{question(step, name, number or 1, outcome)}"
+        heading = f"Section {step.section} of {self.total}: {self.title(step, name)}."
+        text = f"{heading}\n{question(step, name, number or 1, outcome)}"
         turn.buttons = [{"title": choice.title, "payload": choice.title} for choice in step.choices]
         if step.suggest_weeks and values.get(step_id) in (None, ""):
             suggested = dates.today() + dt.timedelta(weeks=step.suggest_weeks)
@@ -269,7 +275,7 @@ class Walk:
         turn.buttons.append({"title": "Skip for now", "payload": "skip"})
         return turn
 
-    def _matches_section(self, what: str, state: dict[str, Any]) -> Optional[str]:
+    def _matches_section(self, what: str, state: dict[str, Any]) -> str | None:
         what = what.strip(" ?.!").lower()
         number = re.fullmatch(r"(?:section\s+)?(\d{1,2})", what)
         ids = self.sequence(state)
@@ -292,7 +298,7 @@ class Walk:
         return None
 
     def handle(
-        self, state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: Optional[dt.date] = None
+        self, state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: dt.date | None = None
     ) -> Turn:
         """Take one message during the walk."""
         state = copy.deepcopy(state)
@@ -308,8 +314,8 @@ class Walk:
             state.pop("pending", None)
             turn.finished = "stopped"
             turn.say.append(
-                f"Everything so far is saved. Say \"carry on with {name}'s {self.template.noun}\" whenever you're ready, here or on "
-                "another device, and I'll pick up where we left off."
+                f'Everything so far is saved. Say "carry on with {name}\'s {self.template.noun}" whenever '
+                "you're ready, here or on another device, and I'll pick up where we left off."
             )
             return turn
         if WHERE.match(said):
@@ -320,7 +326,8 @@ class Walk:
             target_id = self._matches_section(change.group("what"), state)
             if target_id is None:
                 turn.say.append(
-                    'I\'m not sure which section you mean. You can say, for example, "change the strengths" or "change section 8".'
+                    "I'm not sure which section you mean. You can say, for example, "
+                    '"change the strengths" or "change section 8".'
                 )
                 return self.ask(state, name, values, turn)
             state.pop("pending", None)
@@ -404,11 +411,11 @@ class Walk:
         said: str,
         text: str,
         step: Step,
-        number: Optional[int],
+        number: int | None,
         name: str,
         values: dict[str, Any],
         turn: Turn,
-        today: Optional[dt.date],
+        today: dt.date | None,
         deadline: Any,
     ) -> Turn:
         step_id = pending["step"]
@@ -455,9 +462,9 @@ class Walk:
         state: dict[str, Any],
         step_id: str,
         step: Step,
-        number: Optional[int],
+        number: int | None,
         value: Any,
-        extra: Optional[dict[str, Any]],
+        extra: dict[str, Any] | None,
         name: str,
         values: dict[str, Any],
         turn: Turn,

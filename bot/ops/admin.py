@@ -11,18 +11,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.core import dates
 from bot import settings
+from bot.core import dates
 from bot.store import demo, document_links, migrate
-from bot.store.access import ADMIN, Person, audit
+from bot.store.access import ADMIN, Person, Viewer, audit
 from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.db import sessions
-from bot.store.access import Viewer
 from bot.store.models import AuditEvent, Parent, Pupil, School, Staff, StaffRole
 
 
@@ -87,8 +86,8 @@ def add_pupil(
     last: str,
     born: dt.date,
     year_group: str,
-    form: Optional[str] = None,
-    teacher_id: Optional[int] = None,
+    form: str | None = None,
+    teacher_id: int | None = None,
 ) -> Pupil:
     school = _school(session, school_name)
     if born > dates.today():
@@ -113,7 +112,7 @@ def add_pupil(
 
 
 def parent_code(
-    session: Session, pupil_id: int, parent_name: Optional[str] = None, parent_id: Optional[int] = None
+    session: Session, pupil_id: int, parent_name: str | None = None, parent_id: int | None = None
 ) -> tuple[Parent, str]:
     """An access code for one pupil, for a new parent (by name) or one already known (by id)."""
     if session.get(Pupil, pupil_id) is None:
@@ -159,7 +158,7 @@ def evidence_link(session: Session, pupil_id: int, staff_id: int) -> str:
     )
 
 
-def audit_events(session: Session, limit: int, pupil_id: Optional[int] = None) -> list[AuditEvent]:
+def audit_events(session: Session, limit: int, pupil_id: int | None = None) -> list[AuditEvent]:
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if pupil_id is not None:
         query = query.where(AuditEvent.pupil_id == pupil_id)
@@ -249,7 +248,8 @@ def run(argv: Sequence[str]) -> str:
             return f"Created {made.name} (id {made.id}, council {made.council})."
         if args.command == "add-staff":
             member, code = add_staff(session, args.school, args.name, args.role)
-            return f"Added {member.name} ({member.role.value}, id {member.id}). Link code: {code} (works once, for 14 days)."
+            added = f"Added {member.name} ({member.role.value}, id {member.id})."
+            return f"{added} Link code: {code} (works once, for 14 days)."
         if args.command == "staff-code":
             return f"Link code: {staff_code(session, args.staff_id)} (works once, for 14 days)."
         if args.command == "add-pupil":

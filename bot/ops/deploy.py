@@ -33,23 +33,13 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import psycopg2
 from sqlalchemy.engine import make_url
 
 from bot import settings
-from bot.ops.run import (
-    VENV_BIN,
-    AlreadyRunning,
-    Service,
-    find_model,
-    port_in_use,
-    prepare_demo,
-    stop_all,
-    telegram_service,
-    wait_until_healthy,
-)
+from bot.ops.run import prepare_demo, telegram_service
+from bot.ops.services import VENV_BIN, AlreadyRunning, Service, find_model, port_in_use, stop_all, wait_until_healthy
 from bot.store import migrate
 
 logger = logging.getLogger("sen-support")
@@ -69,10 +59,10 @@ class Layout:
     rasa_ports: list[int]
     action_ports: list[int]
     web_port: int
-    telegram_port: Optional[int] = None
+    telegram_port: int | None = None
 
     @classmethod
-    def from_environment(cls) -> "Layout":
+    def from_environment(cls) -> Layout:
         rasa_count, action_count = settings.scaled_rasa_servers(), settings.scaled_action_servers()
         rasa_base, action_base = settings.scaled_rasa_base_port(), settings.scaled_action_base_port()
         if rasa_count < 1 or action_count < 1:
@@ -206,7 +196,7 @@ class Watched:
 
     service: Service
     started_at: float = 0.0
-    next_start: Optional[float] = None  # set while it is stopped and waiting to start again
+    next_start: float | None = None  # set while it is stopped and waiting to start again
     pause: float = 0.0
 
     def start(self, env: dict[str, str]) -> None:
@@ -346,11 +336,10 @@ def main(argv: list[str]) -> int:
     state = settings.state_dir() / "scaled"
     log_dir = state / "log"
     log_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["DATABASE_URL"] = database
     logger.info("Preparing PostgreSQL (%s)...", database.split("@")[-1])
     ensure_database(database)
     migrate.upgrade(database)
-    demo_text = prepare_demo()
+    demo_text = prepare_demo(database)
 
     public = f"http://localhost:{layout.public_port}"
     env = settings.process_environment(

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -32,12 +33,12 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.core import dates, wording
 from bot import settings
+from bot.core import dates, wording
 from bot.store import reminders
 from bot.store.access import ADMIN, Person, PersonKind, Viewer, audit
 from bot.store.db import sessions
@@ -66,7 +67,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def make_bot(token: str, api_url: Optional[str] = None) -> ExtBot:
+def make_bot(token: str, api_url: str | None = None) -> ExtBot:
     """The Telegram app's kind of bot; imported only when a token is set, so the admin command stays quick."""
     from bot.telegram import sending
 
@@ -81,7 +82,7 @@ class Schedule:
     """One copy of the schedule: its claims carry ``worker``'s name."""
 
     def __init__(
-        self, factory: sessionmaker, horizon: int, token: str = "", api_url: Optional[str] = None, batch: int = BATCH
+        self, factory: sessionmaker, horizon: int, token: str = "", api_url: str | None = None, batch: int = BATCH
     ) -> None:
         self.factory = factory
         self.horizon = horizon
@@ -112,7 +113,7 @@ class Schedule:
         """Start the bot's HTTP client and check the Bot API answers; if it does not, nothing is claimed."""
         try:
             await bot.initialize()
-        except Exception as problem:  # noqa: BLE001 - any failure to reach the Bot API waits for the next round
+        except Exception as problem:
             logger.warning("Telegram is not reachable (%s); reminders wait for the next round.", type(problem).__name__)
             return False
         return True
@@ -122,7 +123,7 @@ class Schedule:
         """Close the bot's HTTP client, so no connection is held open between rounds."""
         try:
             await bot.shutdown()
-        except Exception as problem:  # noqa: BLE001 - closing the HTTP client after a round
+        except Exception as problem:
             logger.debug("Closing the Telegram bot failed (%s).", type(problem).__name__)
 
     async def _send(self, bot: ExtBot, due: reminders.Due) -> bool:
@@ -185,7 +186,7 @@ class Schedule:
             result.sent, result.failed = await self.deliver()
         return result
 
-    async def run(self, every: float, rounds: Optional[int] = None) -> int:
+    async def run(self, every: float, rounds: int | None = None) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stop.set)
@@ -199,7 +200,7 @@ class Schedule:
         while not self.stop.is_set() and (rounds is None or done < rounds):
             try:
                 result = await self.round()
-            except Exception as problem:  # noqa: BLE001 - one failed round (database away) must not end the schedule
+            except Exception as problem:
                 logger.warning("A reminder round failed (%s); trying again next round.", type(problem).__name__)
             else:
                 if result.created or result.sent or result.failed:
@@ -212,15 +213,13 @@ class Schedule:
             done += 1
             if rounds is not None and done >= rounds:
                 break
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stop.wait(), timeout=every)
-            except asyncio.TimeoutError:
-                pass
         logger.info("Reminder schedule stopped.")
         return 0
 
 
-def digest(session: Session, school: School, days: int, today: Optional[dt.date] = None) -> str:
+def digest(session: Session, school: School, days: int, today: dt.date | None = None) -> str:
     """A school's reviews due in the next ``days`` days, overdue and flagged; makes the reminders for them.
 
     Read as the admin command (the audit trail says "admin"). Reminders made

@@ -15,93 +15,32 @@ import json
 import logging
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
 
 from sqlalchemy import select
 
 import knowledge
-from bot.ops import admin
 from bot import settings
+from bot.ops import admin
+from bot.ops.services import (
+    VENV_BIN,
+    AlreadyRunning,
+    Service,
+    find_model,
+    pid_alive,
+    port_in_use,
+    stop_all,
+    wait_until_healthy,
+)
 from bot.store import demo, migrate
 from bot.store.db import database_url, sessions
 from bot.store.models import School
 
 logger = logging.getLogger("sen-support")
-
-START_TIMEOUT = 300.0
-VENV_BIN = Path(sys.executable).parent
-
-
-class AlreadyRunning(RuntimeError):
-    """Another copy of the assistant, or another program, holds what we need."""
-
-
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    health_url: Optional[str]  # None: a worker with no port, healthy while it runs
-    log_path: Path
-    process: Optional[subprocess.Popen] = None
-
-    def start(self, env: dict[str, str]) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            self.command,
-            cwd=settings.PROJECT_ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        log.close()
-
-    def healthy(self) -> bool:
-        if self.health_url is None:
-            return self.process is not None and self.process.poll() is None
-        try:
-            with urllib.request.urlopen(self.health_url, timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, OSError):
-            return False
-
-    def exited(self) -> Optional[int]:
-        return None if self.process is None else self.process.poll()
-
-    def stop(self, grace: float = 10.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait()
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def pid_file() -> Path:
@@ -130,13 +69,6 @@ def check_not_running(ports: dict[str, int]) -> None:
             f"Something else is already listening on {' and '.join(busy)}. Stop it, or choose "
             "other ports with RASA_PORT=... ACTION_PORT=... WEB_PORT=... make run."
         )
-
-
-def find_model() -> Path:
-    models = sorted((settings.PROJECT_ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
-        raise FileNotFoundError("No trained model in models/. Run `make train` (or `make run`, which trains).")
-    return models[-1]
 
 
 def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_port: int) -> list[Service]:
@@ -184,32 +116,6 @@ def reminder_service(log_dir: Path) -> Service:
     )
 
 
-def wait_until_healthy(
-    running: list[Service], stop_requested: Callable[[], bool], timeout: float = START_TIMEOUT
-) -> bool:
-    """Wait for every service to answer; False if a stop was requested first."""
-    deadline = time.monotonic() + timeout
-    pending = list(running)
-    while pending:
-        if stop_requested():
-            return False
-        for service in list(pending):
-            code = service.exited()
-            if code is not None:
-                raise RuntimeError(
-                    f"The {service.name} stopped while starting (exit code {code}). See {service.log_path}."
-                )
-            if service.healthy():
-                pending.remove(service)
-        if time.monotonic() > deadline:
-            names = ", ".join(service.name for service in pending)
-            raise RuntimeError(
-                f"Gave up waiting for the {names} after {timeout:.0f} s. See the logs in {running[0].log_path.parent}."
-            )
-        time.sleep(0.5)
-    return True
-
-
 def telegram_service(log_dir: Path, telegram_port: int) -> Service:
     """The Telegram app (``bot/telegram/app.py``), healthy once it has logged in and the Rasa server answers."""
     return Service(
@@ -220,7 +126,7 @@ def telegram_service(log_dir: Path, telegram_port: int) -> Service:
     )
 
 
-def telegram_line(telegram_port: Optional[int]) -> str:
+def telegram_line(telegram_port: int | None) -> str:
     """The banner's line about the Telegram app, from its health check ("" when it is not running)."""
     if telegram_port is None:
         return ""
@@ -249,7 +155,7 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path, telegram: st
     )
 
 
-def prepare_demo() -> str:
+def prepare_demo(database: str | None = None) -> str:
     """Seed the fictional demo school into an empty database, and give codes to try it.
 
     Fresh codes are printed on every start while the demo school exists (codes
@@ -258,21 +164,12 @@ def prepare_demo() -> str:
     """
     if not settings.demo_enabled():
         return ""
-    with sessions().begin() as session:
+    with sessions(database).begin() as session:
         empty = session.execute(select(School.id).limit(1)).first() is None
         found = demo.seed(session, council=settings.council_id()) if empty else demo.find_demo(session)
         if found is None:
             return ""
         return admin.demo_banner(demo.codes(session, found))
-
-
-def stop_all(running: list[Service], record: Path) -> None:
-    """Stop every service, last started first, and remove the running copy's record."""
-    for service in reversed(running):
-        service.stop()
-    if record.exists():
-        record.unlink()
-    print("Stopped.", flush=True)
 
 
 def stop_running() -> int:
@@ -318,7 +215,7 @@ def main(argv: list[str]) -> int:
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )
-    running = services(rasa_port, action_port, log_dir, model, web_port) + [reminder_service(log_dir)]
+    running = [*services(rasa_port, action_port, log_dir, model, web_port), reminder_service(log_dir)]
     stopping = False
     if telegram_port is not None:
         env.update(

@@ -30,7 +30,8 @@ from __future__ import annotations
 import hmac
 import logging
 import re
-from typing import Any, Awaitable, Callable, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
@@ -46,7 +47,10 @@ tuning.apply()
 
 MAX_MESSAGE = 5000
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-TRY_AGAIN = "Sorry, I couldn't take that message just now. Please send it again in a moment. Everything saved before it is safe."
+TRY_AGAIN = (
+    "Sorry, I couldn't take that message just now. Please send it again in a moment. "
+    "Everything saved before it is safe."
+)
 EMPTY = "That message had no words in it. What would you like to ask?"
 TOO_LONG = (
     f"That message is too long for me: please keep each message under {MAX_MESSAGE:,} characters, or send it in parts."
@@ -71,7 +75,7 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
         message.text = text
         replies = 0
 
-        async def counted(recipient_id: Text, reply: dict[Text, Any]) -> None:
+        async def counted(recipient_id: str, reply: dict[str, Any]) -> None:
             nonlocal replies
             replies += 1
             await send(recipient_id, reply)
@@ -79,7 +83,7 @@ def guarded(on_new_message: OnNewMessage) -> OnNewMessage:
         output.send_response = counted
         try:
             await on_new_message(message)
-        except Exception as error:  # noqa: BLE001 - the user must hear back whatever went wrong
+        except Exception as error:
             # The type only: an error's text can quote the message or the conversation.
             logger.error("A turn on the %s channel failed: %s", message.input_channel, error.__class__.__name__)
             replies = 0
@@ -109,10 +113,10 @@ class RestChannel(RestInput):
     """Rasa's REST channel, with the channel name fixed to ``rest`` and Telegram's sender ids kept out."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "rest"
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
@@ -120,7 +124,7 @@ class RestChannel(RestInput):
         watch_failures(rest)
 
         @rest.middleware("request")
-        async def refuse_telegram_ids(request: Request) -> Optional[response.HTTPResponse]:
+        async def refuse_telegram_ids(request: Request) -> response.HTTPResponse | None:
             body = request.json if request.method == "POST" and isinstance(request.json, dict) else {}
             if str(body.get("sender") or "").strip().isdigit():
                 return response.json(
@@ -135,24 +139,24 @@ class RestChannel(RestInput):
 class TelegramBridgeInput(RestInput):
     """Messages from the Telegram app, accepted only with the shared secret."""
 
-    def __init__(self, secret: Optional[str] = None) -> None:
+    def __init__(self, secret: str | None = None) -> None:
         self.secret = secret or ""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return "telegram"
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[Text, Any]]) -> "TelegramBridgeInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> TelegramBridgeInput:
         configured = (credentials or {}).get("secret") or settings.configured_bridge_secret()
         if not configured:
             logger.info("No %s set: the Telegram bridge channel refuses every request.", SECRET_ENV)
         return cls(secret=configured)
 
-    def _extract_input_channel(self, req: Request) -> Text:
+    def _extract_input_channel(self, req: Request) -> str:
         return self.name()
 
-    def get_metadata(self, request: Request) -> Optional[dict[Text, Any]]:
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
         return None
 
     def authorised(self, request: Request) -> bool:
@@ -164,7 +168,7 @@ class TelegramBridgeInput(RestInput):
         watch_failures(bridge)
 
         @bridge.middleware("request")
-        async def require_secret(request: Request) -> Optional[response.HTTPResponse]:
+        async def require_secret(request: Request) -> response.HTTPResponse | None:
             if request.method != "POST":
                 return None
             if not self.authorised(request):

@@ -34,7 +34,8 @@ import asyncio
 import json
 import logging
 import time
-from typing import Any, Callable, Optional, Text, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, create_engine_kwargs
@@ -162,7 +163,7 @@ class SessionTrackerStore(SQLTrackerStore):
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 1.0)
 
-    async def create_tracker(self, sender_id: Text, append_action_listen: bool = True) -> DialogueStateTracker:
+    async def create_tracker(self, sender_id: str, append_action_listen: bool = True) -> DialogueStateTracker:
         """A new conversation's tracker, saved with the rest of its first turn rather than on its own."""
         tracker = self.init_tracker(sender_id)
         if append_action_listen:
@@ -170,14 +171,14 @@ class SessionTrackerStore(SQLTrackerStore):
         setattr(tracker, STORED, 0)
         return tracker
 
-    def _load(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> list[dict[str, Any]]:
+    def _load(self, sender_id: str, fetch_events_from_all_sessions: bool) -> list[dict[str, Any]]:
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions).with_entities(
                 self.SQLEvent.data
             )
             return [json.loads(data) for (data,) in rows]
 
-    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         events = await self._patiently(self._load, sender_id, fetch_events_from_all_sessions)
         if not self.domain or not events:
             return None
@@ -186,7 +187,7 @@ class SessionTrackerStore(SQLTrackerStore):
             setattr(tracker, STORED, len(tracker.events))
         return tracker
 
-    def _write(self, sender_id: Text, events: list[Event], known_stored: Optional[int]) -> int:
+    def _write(self, sender_id: str, events: list[Event], known_stored: int | None) -> int:
         """Append the events not yet in the table; return how many of ``events`` are stored."""
         with self.session_scope() as session:
             stored = known_stored
@@ -227,7 +228,7 @@ class SessionTrackerStore(SQLTrackerStore):
             stored = await self._patiently(self._write_again, tracker.sender_id, events, known)
         setattr(tracker, STORED, stored)
 
-    def _write_again(self, sender_id: Text, events: list[Event], known_stored: Optional[int]) -> int:
+    def _write_again(self, sender_id: str, events: list[Event], known_stored: int | None) -> int:
         """After a write that failed: the commit may still have happened, so look before writing."""
         if events and known_stored is not None and known_stored < len(events):
             last = events[-1]

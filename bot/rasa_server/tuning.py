@@ -17,7 +17,7 @@ Loaded with the Rasa server's channels (``bot/rasa_server/channels.py`` calls ``
 from __future__ import annotations
 
 import functools
-from typing import Any, Dict, Text
+from typing import Any
 
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
@@ -36,7 +36,7 @@ def action_reply_validator() -> Any:
     return cls(schema)
 
 
-def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     """Rasa's check of an action server reply, with the schema's validator made once."""
     try:
         action_reply_validator().validate(result)
@@ -54,7 +54,7 @@ _rasa_resolve_by_type = Event.resolve_by_type
 _event_classes: dict[str, type] = {}
 
 
-def resolve_by_type(type_name: Text, default: Any = None) -> Any:
+def resolve_by_type(type_name: str, default: Any = None) -> Any:
     """Rasa's ``Event.resolve_by_type``, remembering each class it finds."""
     found = _event_classes.get(type_name)
     if found is not None:

@@ -22,7 +22,8 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
@@ -51,7 +52,7 @@ class WebChatInput(SocketIOInput):
 
         # Registering an event again replaces Rasa's handler for it.
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: Optional[dict] = None) -> None:
+        async def session_request(sid: str, data: dict | None = None) -> None:
             asked = data.get("session_id") if isinstance(data, dict) else None
             session_id = asked if isinstance(asked, str) and SESSION_ID.fullmatch(asked) else uuid.uuid4().hex
             kept = await sio.get_session(sid, namespace=namespace)

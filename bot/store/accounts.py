@@ -13,7 +13,6 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -32,7 +31,7 @@ THROTTLE_WINDOW = dt.timedelta(minutes=15)
 
 @dataclass(frozen=True)
 class LinkResult:
-    linked: Optional[Person]
+    linked: Person | None
     reason: str  # linked, wrong, used, expired, throttled
 
 
@@ -58,7 +57,7 @@ def new_code() -> str:
             return f"{raw[:4]}-{raw[4:]}"
 
 
-def issue_staff_code(session: Session, staff_id: int, now: Optional[dt.datetime] = None) -> str:
+def issue_staff_code(session: Session, staff_id: int, now: dt.datetime | None = None) -> str:
     code = new_code()
     session.add(
         LinkCode(code_digest=code_digest(code), staff_id=staff_id, expires_at=(now or utcnow()) + CODE_LIFETIME)
@@ -66,7 +65,7 @@ def issue_staff_code(session: Session, staff_id: int, now: Optional[dt.datetime]
     return code
 
 
-def issue_parent_code(session: Session, parent_id: int, pupil_id: int, now: Optional[dt.datetime] = None) -> str:
+def issue_parent_code(session: Session, parent_id: int, pupil_id: int, now: dt.datetime | None = None) -> str:
     code = new_code()
     session.add(
         LinkCode(
@@ -87,14 +86,14 @@ def _recent_wrong_codes(session: Session, digest: str, now: dt.datetime) -> int:
     ).scalar_one()
 
 
-def tries_left(session: Session, channel: str, external_id: str, now: Optional[dt.datetime] = None) -> int:
+def tries_left(session: Session, channel: str, external_id: str, now: dt.datetime | None = None) -> int:
     """How many more wrong codes this chat user may type before the pause."""
     used = _recent_wrong_codes(session, identity_digest(channel, external_id), now or utcnow())
     return max(0, MAX_WRONG_CODES - used)
 
 
 def redeem_code(
-    session: Session, channel: str, external_id: str, code: str, now: Optional[dt.datetime] = None
+    session: Session, channel: str, external_id: str, code: str, now: dt.datetime | None = None
 ) -> LinkResult:
     """Link this chat user with the person the code belongs to, if the code is good."""
     now = now or utcnow()
@@ -132,7 +131,7 @@ def redeem_code(
     return LinkResult(person, "linked")
 
 
-def who_is(session: Session, channel: str, external_id: str) -> Optional[Person]:
+def who_is(session: Session, channel: str, external_id: str) -> Person | None:
     """The staff member or parent this chat user is linked to, or None."""
     identity = session.execute(
         select(ChatIdentity).where(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,11 +21,11 @@ from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.models import (
     AreaOfNeed,
     LevelOfNeed,
+    NextStep,
     Parent,
     ParentPupil,
     PlanStatus,
     Pupil,
-    NextStep,
     Review,
     ReviewDecision,
     ReviewNote,
@@ -81,7 +80,7 @@ def _plan(pupil: Pupil, version: int, agreed: dt.date, review: dt.date, senco: S
     )
 
 
-def find_demo(session: Session) -> Optional[DemoSchool]:
+def find_demo(session: Session) -> DemoSchool | None:
     school = session.execute(select(School).where(School.name == DEMO_SCHOOL)).scalar_one_or_none()
     other = session.execute(select(School).where(School.name == OTHER_SCHOOL)).scalar_one_or_none()
     if school is None or other is None:
@@ -99,7 +98,7 @@ def find_demo(session: Session) -> Optional[DemoSchool]:
     return DemoSchool(school.id, senco.id, parent.id, child.id, other.id, other_senco.id)  # type: ignore[union-attr]
 
 
-def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = None) -> DemoSchool:
+def seed(session: Session, council: str = "norfolk", today: dt.date | None = None) -> DemoSchool:
     """Create the demo schools once; later calls return what is there."""
     existing = find_demo(session)
     if existing:
@@ -150,7 +149,9 @@ def seed(session: Session, council: str = "norfolk", today: Optional[dt.date] = 
         expected_attainment="Reading books at the Year 2 level by the summer term.",
         current_progress="Steady progress since small-group phonics began.",
         interventions="Daily small-group phonics (20 minutes); coloured overlays; visual timetable.",
-        how_needs_identified="Class teacher's assessments, phonics screening check and the educational psychologist's report.",
+        how_needs_identified=(
+            "Class teacher's assessments, phonics screening check and the educational psychologist's report."
+        ),
         parent_new_information="Amy reads with her mum every evening and enjoys audiobooks.",
         strengths="Kind to others, loves drawing and animals, good at remembering stories she hears.",
         finding_things_hard_when="I go quiet and rub my eyes, or I ask to go to the toilet during reading.",
@@ -369,7 +370,7 @@ def _held_review(
             evidence=evidence,
             next_step=step,
         )
-        for target, (achieved, evidence, step) in zip(plan.targets, results)
+        for target, (achieved, evidence, step) in zip(plan.targets, results, strict=False)
     ]
     review.notes = [
         ReviewNote(staff_id=senco.id, channel="rest", text=text, at=dt.datetime.combine(held, dt.time(15, 40 + minute)))
@@ -379,7 +380,7 @@ def _held_review(
 
 
 def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) -> None:
-    """Three plans for one pupil, each reviewed with little progress, the last deciding to consider an EHC needs assessment."""
+    """Three plans for one pupil, each reviewed with little progress, the last deciding to consider an EHC request."""
     common = dict(
         main_area_of_need=AreaOfNeed.cognition_learning,
         cluster_funding="no",
@@ -404,7 +405,9 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
         expected_attainment="Reading and writing at the Year 3 standard by the end of the year.",
         current_progress="Slower than his classmates in reading, writing and maths.",
         interventions="Small-group phonics (15 minutes, four times a week); word mat; visual timetable.",
-        how_needs_identified="Class teacher's assessments, phonics screening check (not met twice), talks with Oscar's mum.",
+        how_needs_identified=(
+            "Class teacher's assessments, phonics screening check (not met twice), talks with Oscar's mum."
+        ),
         parent_new_information="Oscar's mum says he avoids reading at home and gets upset about homework.",
     )
     first.targets = _targets(
@@ -487,7 +490,9 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
         _day(today, -12),
         senco,
         **common,
-        professionals_involved="Specialist teacher (Learning Support Service); Educational psychologist (assessment and report)",
+        professionals_involved=(
+            "Specialist teacher (Learning Support Service); Educational psychologist (assessment and report)"
+        ),
         previous_attainment="Knew 14 of the 40 Phase 3 sounds and 5 of the 10 number bonds to 10.",
         previous_progress="Little progress over two cycles despite daily one-to-one teaching.",
         current_attainment="Knows 17 of the 40 Phase 3 sounds; reads 4 of 20 three-letter words.",
@@ -597,8 +602,12 @@ def _three_cycles(session: Session, pupil: Pupil, senco: Staff, today: dt.date) 
                 "Educational psychologist's report shared with the parents.",
                 "Parents and school agree to ask the council for an EHC needs assessment.",
             ],
-            attendees="Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), educational psychologist, Oscar's mum and dad",
-            parent_views="Mum and dad feel Oscar needs more help than the school can give and want to ask for an assessment.",
+            attendees=(
+                "Mrs Priya Ashdown (SENCO), Ms Jo Marsh (class teacher), educational psychologist, Oscar's mum and dad"
+            ),
+            parent_views=(
+                "Mum and dad feel Oscar needs more help than the school can give and want to ask for an assessment."
+            ),
             pupil_views='"I like my tick list. I want to read books like my friends."',
             new_information="Educational psychologist: very low working memory and slow processing speed.",
             outcomes="Little progress over three cycles despite well-planned support.",

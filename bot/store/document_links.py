@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
-from typing import Optional, Union
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -31,7 +30,7 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.datetime] = None) -> Optional[str]:
+def issue_link(session: Session, viewer: Viewer, plan_id: int, now: dt.datetime | None = None) -> str | None:
     """A token for the plan, or None (audited) if the viewer may not have it."""
     plan = session.get(SupportPlan, plan_id)
     allowed = plan is not None and may_have_plan(session, viewer.person, plan)
@@ -48,7 +47,7 @@ def issue_link(session: Session, viewer: Viewer, plan_id: int, now: Optional[dt.
     return _new_link(session, viewer, now, kind="plan", plan_id=plan_id)
 
 
-def _new_link(session: Session, viewer: Viewer, now: Optional[dt.datetime], **opens: object) -> str:
+def _new_link(session: Session, viewer: Viewer, now: dt.datetime | None, **opens: object) -> str:
     token = secrets.token_urlsafe(32)
     person = viewer.person
     session.add(
@@ -64,9 +63,7 @@ def _new_link(session: Session, viewer: Viewer, now: Optional[dt.datetime], **op
     return token
 
 
-def issue_evidence_link(
-    session: Session, viewer: Viewer, pupil_id: int, now: Optional[dt.datetime] = None
-) -> Optional[str]:
+def issue_evidence_link(session: Session, viewer: Viewer, pupil_id: int, now: dt.datetime | None = None) -> str | None:
     """A token for the pupil's evidence summary, or None (audited) if the viewer may not have it."""
     allowed = may_see_pupil(session, viewer.person, pupil_id)
     audit(
@@ -82,7 +79,7 @@ def issue_evidence_link(
     return _new_link(session, viewer, now, kind="evidence", pupil_id=pupil_id)
 
 
-def _open_evidence(session: Session, link: DocumentLink) -> Optional[History]:
+def _open_evidence(session: Session, link: DocumentLink) -> History | None:
     holder = person_now(session, link.actor_kind, link.actor_id)
     if not may_see_pupil(session, holder, link.pupil_id):
         audit(
@@ -98,7 +95,7 @@ def _open_evidence(session: Session, link: DocumentLink) -> Optional[History]:
     return build_history(session, session.get(Pupil, link.pupil_id))  # type: ignore[arg-type]
 
 
-def open_link(session: Session, token: str, now: Optional[dt.datetime] = None) -> Optional[Union[SupportPlan, History]]:
+def open_link(session: Session, token: str, now: dt.datetime | None = None) -> SupportPlan | History | None:
     """What a token opens; None when unknown or expired. Audited.
 
     A plan link gives the plan with its pupil and targets; an evidence link

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -176,7 +176,7 @@ def _take_up_review(session: Session, current: SupportPlan, plan: SupportPlan) -
             )
 
 
-def find_draft(session: Session, viewer: Viewer, pupil_id: int) -> Optional[Draft]:
+def find_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft | None:
     """The pupil's draft if there is one, for staff of the pupil's school."""
     pupil = authorise_change(session, viewer, pupil_id, "open_plan")
     plan = session.execute(
@@ -215,8 +215,8 @@ def save_answer(
     plan_id: int,
     seen_revision: int,
     values: dict[str, Any],
-    target_position: Optional[int] = None,
-    state: Optional[dict[str, Any]] = None,
+    target_position: int | None = None,
+    state: dict[str, Any] | None = None,
 ) -> SaveResult:
     """Store answers (plan fields, or one target's fields) and the draft's progress.
 
@@ -274,7 +274,7 @@ def load_plan(session: Session, viewer: Viewer, plan_id: int) -> SupportPlan:
     return plan
 
 
-def agree(session: Session, viewer: Viewer, plan_id: int, today: Optional[dt.date] = None) -> SupportPlan:
+def agree(session: Session, viewer: Viewer, plan_id: int, today: dt.date | None = None) -> SupportPlan:
     """Make the draft the pupil's current plan, keep the one before, and record that parents were told."""
     plan = _editable(session, viewer, plan_id, "agree_plan")
     for earlier in session.execute(

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Optional, Sequence
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -46,7 +46,7 @@ class PupilDetails:
     last_name: str
     date_of_birth: dt.date
     year_group: str
-    form: Optional[str]
+    form: str | None
     school: str
     council: str
 
@@ -68,7 +68,7 @@ class Counts:
     def total(self) -> int:
         return self.achieved + self.progress + self.not_achieved + self.not_recorded
 
-    def __add__(self, other: "Counts") -> "Counts":
+    def __add__(self, other: Counts) -> Counts:
         return Counts(
             self.achieved + other.achieved,
             self.progress + other.progress,
@@ -86,39 +86,39 @@ class PlannedTarget:
     """
 
     position: int
-    difficulty: Optional[str]
-    provision_who: Optional[str]
-    provision_what: Optional[str]
-    provision_when: Optional[str]
-    provision_how_often: Optional[str]
-    outcome: Optional[str]
-    result: Optional[str]
-    evidence: Optional[str]
-    next_step: Optional[str]
+    difficulty: str | None
+    provision_who: str | None
+    provision_what: str | None
+    provision_when: str | None
+    provision_how_often: str | None
+    outcome: str | None
+    result: str | None
+    evidence: str | None
+    next_step: str | None
 
 
 @dataclass(frozen=True)
 class ReviewedTarget:
     position: int
-    outcome: Optional[str]
-    achieved: Optional[str]
-    evidence: Optional[str]
-    next_step: Optional[str]
-    provision_who: Optional[str] = None
-    provision_what: Optional[str] = None
-    provision_when: Optional[str] = None
-    provision_how_often: Optional[str] = None
+    outcome: str | None
+    achieved: str | None
+    evidence: str | None
+    next_step: str | None
+    provision_who: str | None = None
+    provision_what: str | None = None
+    provision_when: str | None = None
+    provision_how_often: str | None = None
 
 
 @dataclass(frozen=True)
 class NewTarget:
     position: int
-    difficulty: Optional[str]
-    outcome: Optional[str]
-    provision_who: Optional[str]
-    provision_what: Optional[str]
-    provision_when: Optional[str]
-    provision_how_often: Optional[str]
+    difficulty: str | None
+    outcome: str | None
+    provision_who: str | None
+    provision_what: str | None
+    provision_when: str | None
+    provision_how_often: str | None
 
 
 @dataclass(frozen=True)
@@ -130,13 +130,13 @@ class Note:
 @dataclass(frozen=True)
 class HeldReview:
     held_on: dt.date
-    attendees: Optional[str]
-    outcomes: Optional[str]
-    parent_views: Optional[str]
-    pupil_views: Optional[str]
-    new_information: Optional[str]
-    decision: Optional[str]
-    next_review_date: Optional[dt.date]
+    attendees: str | None
+    outcomes: str | None
+    parent_views: str | None
+    pupil_views: str | None
+    new_information: str | None
+    decision: str | None
+    next_review_date: dt.date | None
     reviewed: tuple[ReviewedTarget, ...]
     new_targets: tuple[NewTarget, ...]
     notes: tuple[Note, ...]
@@ -149,24 +149,24 @@ class Cycle:
     number: int
     version: int
     status: str
-    agreed_on: Optional[dt.date]
-    review_date: Optional[dt.date]
-    parents_notified_on: Optional[dt.date]
-    agreed_by: Optional[str]
-    level_of_need: Optional[str]
-    main_area_of_need: Optional[str]
-    how_needs_identified: Optional[str]
-    professionals_involved: Optional[str]
-    interventions: Optional[str]
-    previous_attainment: Optional[str]
-    previous_progress: Optional[str]
-    current_attainment: Optional[str]
-    expected_attainment: Optional[str]
-    current_progress: Optional[str]
-    parent_new_information: Optional[str]
-    strengths: Optional[str]
-    finding_things_hard_when: Optional[str]
-    how_i_like_support: Optional[str]
+    agreed_on: dt.date | None
+    review_date: dt.date | None
+    parents_notified_on: dt.date | None
+    agreed_by: str | None
+    level_of_need: str | None
+    main_area_of_need: str | None
+    how_needs_identified: str | None
+    professionals_involved: str | None
+    interventions: str | None
+    previous_attainment: str | None
+    previous_progress: str | None
+    current_attainment: str | None
+    expected_attainment: str | None
+    current_progress: str | None
+    parent_new_information: str | None
+    strengths: str | None
+    finding_things_hard_when: str | None
+    how_i_like_support: str | None
     targets: tuple[PlannedTarget, ...]
     reviews: tuple[HeldReview, ...]
 
@@ -182,7 +182,7 @@ class Cycle:
         return Counts(tally["achieved"], tally["progress"], tally["not_achieved"], missing)
 
     @property
-    def last_review(self) -> Optional[HeldReview]:
+    def last_review(self) -> HeldReview | None:
         return self.reviews[-1] if self.reviews else None
 
 
@@ -202,17 +202,17 @@ class History:
         return sum((cycle.counts for cycle in self.cycles), Counts())
 
     @property
-    def first_plan_date(self) -> Optional[dt.date]:
+    def first_plan_date(self) -> dt.date | None:
         days = [cycle.agreed_on for cycle in self.cycles if cycle.agreed_on]
         return min(days) if days else None
 
     @property
-    def latest_review(self) -> Optional[HeldReview]:
+    def latest_review(self) -> HeldReview | None:
         held = [review for cycle in self.cycles for review in cycle.reviews]
         return max(held, key=lambda review: review.held_on) if held else None
 
     @property
-    def latest_decision(self) -> Optional[str]:
+    def latest_decision(self) -> str | None:
         latest = self.latest_review
         return latest.decision if latest else None
 
@@ -297,7 +297,7 @@ def professionals_across(cycles: Iterable[Cycle]) -> tuple[Professional, ...]:
 LIST_SEPARATOR = re.compile(r"[;\n]|,(?![^()]*\))")
 
 
-def split_list(text: Optional[str]) -> list[str]:
+def split_list(text: str | None) -> list[str]:
     """ "EP (report, May); speech therapist" as ["EP (report, May)", "speech therapist"]."""
     if not text:
         return []
@@ -309,7 +309,7 @@ def _held_day(review: Review) -> dt.date:
     return review.held_on or review.scheduled_for
 
 
-def _value(choice: object) -> Optional[str]:
+def _value(choice: object) -> str | None:
     return getattr(choice, "value", choice)  # type: ignore[return-value]
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-from bot.core.vocabulary import (  # noqa: F401  (the tables' choices, named here for the store's callers)
+from bot.core.vocabulary import (
     AreaOfNeed,
     LevelOfNeed,
     NextStep,
@@ -277,7 +277,7 @@ class Review(Base):
 
 
 class ReviewTarget(Base):
-    """A target as the review saw it: a plan target looked back on (``reviewed``), or one set at the review (``new``)."""
+    """A target as the review saw it: a plan target looked back on (``reviewed``), or one set there (``new``)."""
 
     __tablename__ = "review_targets"
     __table_args__ = (UniqueConstraint("review_id", "kind", "position", name="uq_review_target"),)

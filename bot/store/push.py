@@ -10,7 +10,6 @@ keyed digest that identifies the chat; parents' chats never get one, and
 from __future__ import annotations
 
 import base64
-from typing import Optional
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
@@ -35,7 +34,7 @@ def seal(address: str) -> str:
     return _fernet().encrypt(address.encode()).decode()
 
 
-def unseal(sealed: Optional[str]) -> Optional[str]:
+def unseal(sealed: str | None) -> str | None:
     """The address back, or None if there is none or it was sealed with another key."""
     if not sealed:
         return None
@@ -45,12 +44,12 @@ def unseal(sealed: Optional[str]) -> Optional[str]:
         return None
 
 
-def address_for(channel: str, external_id: str, is_staff: bool) -> Optional[str]:
+def address_for(channel: str, external_id: str, is_staff: bool) -> str | None:
     """What to store as the push address of a chat being linked: staff on a channel that can send first only."""
     return seal(external_id) if is_staff and channel in PUSH_CHANNELS else None
 
 
-def push_address_of(session: Session, staff_id: int, channel: str = "telegram") -> Optional[str]:
+def push_address_of(session: Session, staff_id: int, channel: str = "telegram") -> str | None:
     """The chat address to push to for this member of staff on ``channel`` (the latest linked chat), or None."""
     sealed = session.execute(
         select(ChatIdentity.push_address)

@@ -10,14 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from bot.core import dates
+from bot.core import dates, names
 from bot.core.review_timing import Agenda, Timing, review_timing
-from bot.core import names
 from bot.store.access import Viewer, audit_reads, authorise_read, may_list_reviews, refuse, visible_pupils
 from bot.store.models import PlanStatus, Pupil, Review, SupportPlan
 
@@ -68,8 +66,8 @@ def find_pupil(
     viewer: Viewer,
     text: str,
     action: str,
-    pupil_id: Optional[int] = None,
-    context_id: Optional[int] = None,
+    pupil_id: int | None = None,
+    context_id: int | None = None,
 ) -> Lookup:
     """Work out which of the viewer's pupils ``text`` is about.
 
@@ -109,7 +107,7 @@ def find_pupil(
     return Lookup(Found.no_name, tuple(sorted(visible, key=lambda p: p.full_name)) if viewer.is_parent else ())
 
 
-def current_plan(session: Session, pupil_id: int) -> Optional[SupportPlan]:
+def current_plan(session: Session, pupil_id: int) -> SupportPlan | None:
     """The latest agreed version of the pupil's plan."""
     return session.execute(
         select(SupportPlan)
@@ -140,13 +138,13 @@ class PupilRecord:
     """
 
     pupil: names.Candidate
-    plan: Optional[SupportPlan]
+    plan: SupportPlan | None
     timing: Timing
 
 
 def read_record(
-    session: Session, viewer: Viewer, pupil_id: int, action: str, today: Optional[dt.date] = None
-) -> Optional[PupilRecord]:
+    session: Session, viewer: Viewer, pupil_id: int, action: str, today: dt.date | None = None
+) -> PupilRecord | None:
     """One pupil's current plan and review timing; None (and a refusal audited) if not theirs to see."""
     pupil = authorise_read(session, viewer, pupil_id, action)
     if pupil is None:
@@ -160,8 +158,8 @@ def read_record(
 
 
 def agenda(
-    session: Session, viewer: Viewer, days: int, today: Optional[dt.date] = None, limit: int = AGENDA_LIMIT
-) -> Optional[Agenda]:
+    session: Session, viewer: Viewer, days: int, today: dt.date | None = None, limit: int = AGENDA_LIMIT
+) -> Agenda | None:
     """Reviews due in the next ``days`` days, overdue ones, and pupils flagged by the Code's timing.
 
     Staff only, or the admin command for one school (``Person("admin", None,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Optional
 
 from sqlalchemy import String, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,7 +48,7 @@ class Due:
     pupil_id: int
     pupil_name: str
     due_on: dt.date
-    address: Optional[str] = None  # the chat to push to, for channels that can send first
+    address: str | None = None  # the chat to push to, for channels that can send first
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
@@ -63,10 +62,10 @@ def _insert(session: Session):  # type: ignore[no-untyped-def]
 
 def sweep(
     session: Session,
-    today: Optional[dt.date] = None,
+    today: dt.date | None = None,
     horizon_days: int = DEFAULT_HORIZON_DAYS,
-    school_id: Optional[int] = None,
-    now: Optional[dt.datetime] = None,
+    school_id: int | None = None,
+    now: dt.datetime | None = None,
 ) -> int:
     """Make the missing reminders for reviews due within ``horizon_days`` or overdue; how many were made.
 
@@ -148,7 +147,7 @@ def _take(session: Session, reminder_id: int, now: dt.datetime, **values: object
     return result.rowcount == 1
 
 
-def _due(row, address: Optional[str] = None) -> Due:  # type: ignore[no-untyped-def]
+def _due(row, address: str | None = None) -> Due:  # type: ignore[no-untyped-def]
     return Due(
         reminder_id=row.id,
         staff_id=row.staff_id,
@@ -160,7 +159,7 @@ def _due(row, address: Optional[str] = None) -> Due:  # type: ignore[no-untyped-
     )
 
 
-def claim(session: Session, worker: str, channel: str, limit: int = 50, now: Optional[dt.datetime] = None) -> list[Due]:
+def claim(session: Session, worker: str, channel: str, limit: int = 50, now: dt.datetime | None = None) -> list[Due]:
     """Claim up to ``limit`` reminders to deliver on ``channel``, for ``worker``.
 
     On a channel that can send first (Telegram) only reminders whose staff
@@ -191,7 +190,7 @@ def claim(session: Session, worker: str, channel: str, limit: int = 50, now: Opt
     return claimed
 
 
-def delivered(session: Session, reminder_id: int, channel: str, now: Optional[dt.datetime] = None) -> bool:
+def delivered(session: Session, reminder_id: int, channel: str, now: dt.datetime | None = None) -> bool:
     """Mark a claimed reminder delivered on ``channel`` and audit the read; False if it already was."""
     now = now or utcnow()
     result = session.execute(
@@ -233,9 +232,7 @@ def _audit(session: Session, staff_id: int, school_id: int, pupil_id: int, chann
     )
 
 
-def for_visit(
-    session: Session, staff_id: int, channel: str, now: Optional[dt.datetime] = None
-) -> list[Due]:
+def for_visit(session: Session, staff_id: int, channel: str, now: dt.datetime | None = None) -> list[Due]:
     """This member of staff's reminders not yet delivered anywhere, marked delivered on ``channel``.
 
     For the start of a chat on a channel that cannot send first (the web):
@@ -253,7 +250,7 @@ def for_visit(
     return taken
 
 
-def pending_count(session: Session, school_id: Optional[int] = None) -> int:
+def pending_count(session: Session, school_id: int | None = None) -> int:
     """How many reminders are still to be delivered (for the digest and the schedule's log)."""
     query = select(func.count(Reminder.id)).where(Reminder.delivered_at.is_(None))
     if school_id is not None:
@@ -261,7 +258,7 @@ def pending_count(session: Session, school_id: Optional[int] = None) -> int:
     return session.execute(query).scalar_one()
 
 
-def on_visit(session: Session, person: Optional[Person], channel: str) -> list[Due]:
+def on_visit(session: Session, person: Person | None, channel: str) -> list[Due]:
     """A linked member of staff's reminders not yet delivered, when they come to the chat; anyone else has none.
 
     The school's due reviews are swept first, so a reminder never waits for

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -78,13 +78,13 @@ class ReviewDraft:
     scheduled_for: dt.date
 
 
-def _in_progress(session: Session, pupil_id: int) -> Optional[Review]:
+def _in_progress(session: Session, pupil_id: int) -> Review | None:
     return session.execute(
         select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.in_progress)
     ).scalar_one_or_none()
 
 
-def open_review(session: Session, viewer: Viewer, pupil_id: int, today: Optional[dt.date] = None) -> ReviewDraft:
+def open_review(session: Session, viewer: Viewer, pupil_id: int, today: dt.date | None = None) -> ReviewDraft:
     """The pupil's review in progress, or the next one booked (or a new one for today), now in progress."""
     pupil = authorise_change(session, viewer, pupil_id, "open_review")
     me = viewer.person.id  # type: ignore[union-attr]
@@ -199,9 +199,9 @@ def save_answer(
     review_id: int,
     seen_revision: int,
     values: dict[str, Any],
-    kind: Optional[str] = None,
-    position: Optional[int] = None,
-    state: Optional[dict[str, Any]] = None,
+    kind: str | None = None,
+    position: int | None = None,
+    state: dict[str, Any] | None = None,
 ) -> SaveResult:
     """Store answers (review fields, or one target's) and where the capture is."""
     review = _editable(session, viewer, review_id, "edit_review")
@@ -240,7 +240,7 @@ def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str
     return revisions.save_state(session, _editable(session, viewer, review_id, "edit_review"), state)
 
 
-def open_review_for_notes(session: Session, viewer: Viewer, review_id: Optional[int] = None) -> Optional[Review]:
+def open_review_for_notes(session: Session, viewer: Viewer, review_id: int | None = None) -> Review | None:
     """The review a quick note belongs to: the one open in this conversation, else this person's latest in progress."""
     if not viewer.is_staff:
         return None
@@ -279,7 +279,7 @@ def add_note(session: Session, viewer: Viewer, review_id: int, text: str) -> Rev
     return note
 
 
-def complete(session: Session, viewer: Viewer, review_id: int, today: Optional[dt.date] = None) -> Review:
+def complete(session: Session, viewer: Viewer, review_id: int, today: dt.date | None = None) -> Review:
     """Record the review as held: progress on the plan's targets, and the next review booked."""
     review = _editable(session, viewer, review_id, "complete_review")
     today = today or dates.today()
@@ -313,11 +313,11 @@ class HeldReview:
     """The latest review held for a pupil, and the one booked after it, as a parent or staff may read them."""
 
     pupil_name: str
-    review: Optional[Review]
-    next_booked: Optional[dt.date]
+    review: Review | None
+    next_booked: dt.date | None
 
 
-def latest_held(session: Session, viewer: Viewer, pupil_id: int) -> Optional[HeldReview]:
+def latest_held(session: Session, viewer: Viewer, pupil_id: int) -> HeldReview | None:
     """The pupil's most recent held review; None when not the viewer's to see (refusal audited) or none held."""
     pupil = authorise_read(session, viewer, pupil_id, "read_review")
     if pupil is None:

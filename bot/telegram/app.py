@@ -37,8 +37,9 @@ import signal
 import sys
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -159,7 +160,7 @@ class Config:
     rasa_start_wait: float = RASA_START_WAIT
 
     @classmethod
-    def from_environment(cls) -> "Config":
+    def from_environment(cls) -> Config:
         webhook_url = settings.telegram_webhook_url()
         return cls(
             token=settings.telegram_token(),
@@ -238,7 +239,7 @@ class ButtonKeys:
 
     def __init__(self, per_chat: int = 100, chats: int = 10_000) -> None:
         self.per_chat, self.chats = per_chat, chats
-        self._keys: "OrderedDict[int, OrderedDict[str, str]]" = OrderedDict()
+        self._keys: OrderedDict[int, OrderedDict[str, str]] = OrderedDict()
 
     def data_for(self, chat_id: int, payload: str) -> str:
         if len(payload.encode()) <= MAX_CALLBACK_DATA and not payload.startswith(KEY_PREFIX):
@@ -253,13 +254,13 @@ class ButtonKeys:
             self._keys.popitem(last=False)
         return key
 
-    def payload_for(self, chat_id: int, data: str) -> Optional[str]:
+    def payload_for(self, chat_id: int, data: str) -> str | None:
         if data.startswith(KEY_PREFIX):
             return self._keys.get(chat_id, {}).get(data)
         return data or None
 
 
-def keyboard(keys: ButtonKeys, chat_id: int, buttons: Sequence[dict[str, Any]]) -> Optional[InlineKeyboardMarkup]:
+def keyboard(keys: ButtonKeys, chat_id: int, buttons: Sequence[dict[str, Any]]) -> InlineKeyboardMarkup | None:
     """Rasa's buttons as an inline keyboard, one button a row."""
     rows = [
         [
@@ -340,8 +341,8 @@ class BotState:
     config: Config
     limiter: RateLimiter = field(default_factory=RateLimiter)
     keys: ButtonKeys = field(default_factory=ButtonKeys)
-    rasa: Optional[RasaClient] = None
-    http: Optional[httpx.AsyncClient] = None
+    rasa: RasaClient | None = None
+    http: httpx.AsyncClient | None = None
     ready: bool = False
     _locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
@@ -363,7 +364,7 @@ def state_of(application: Application) -> BotState:
 
 
 async def send(
-    application: Application, chat_id: int, text: str, buttons: Optional[Sequence[dict[str, Any]]] = None
+    application: Application, chat_id: int, text: str, buttons: Sequence[dict[str, Any]] | None = None
 ) -> list[Message]:
     """Send ``text`` to a chat as plain text, split to Telegram's limit, ``buttons`` as an inline keyboard.
 
@@ -395,10 +396,8 @@ async def forward(application: Application, chat_id: int, user_id: int, text: st
     """Send the user's message to the Rasa server and its replies back to the chat."""
     state = state_of(application)
     async with state.lock_for(chat_id):
-        try:
+        with contextlib.suppress(TelegramError):
             await application.bot.send_chat_action(chat_id, ChatAction.TYPING)
-        except TelegramError:
-            pass
         try:
             assert state.rasa is not None, "post_init has not run"
             replies = await state.rasa.send(str(user_id), text)
@@ -492,10 +491,8 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await query.answer()
     title = _button_title(query.message, query.data or "")
     if isinstance(query.message, Message):
-        try:
+        with contextlib.suppress(BadRequest):  # already edited, or too old to edit
             await query.edit_message_reply_markup(reply_markup=None)
-        except BadRequest:
-            pass  # already edited, or too old to edit
     if title:
         await send(context.application, chat_id, CHOSEN.format(title=title))
     await forward(context.application, chat_id, update.effective_user.id, payload)
@@ -514,10 +511,8 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
     """Log the error (never the message's text) and say sorry in the chat, if there is one."""
     logger.error("Error while handling an update: %s", type(context.error).__name__, exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat is not None:
-        try:
+        with contextlib.suppress(TelegramError):
             await context.bot.send_message(update.effective_chat.id, SOMETHING_WENT_WRONG)
-        except TelegramError:
-            pass
 
 
 # Life cycle ------------------------------------------------------------------------

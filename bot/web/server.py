@@ -23,15 +23,14 @@ import re
 import string
 import sys
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 import knowledge
 from bot import settings
-from bot.documents.plan import plan_html, plan_pdf
 from bot.documents.evidence import evidence_html
+from bot.documents.plan import plan_html, plan_pdf
 from bot.store import document_links
 from bot.store.db import sessions
 from bot.store.evidence import History
@@ -57,13 +56,13 @@ def _help_lines(place: knowledge.Council) -> list[str]:
     return [knowledge.local_help(place), knowledge.sendiass_contact(place)]
 
 
-def render(token: str) -> Optional[str]:
+def render(token: str) -> str | None:
     """The HTML of what a token opens, or None."""
     rendered = render_document(token)
     return rendered[0] if rendered else None
 
 
-def render_document(token: str) -> Optional[tuple[str, str]]:
+def render_document(token: str) -> tuple[str, str] | None:
     """The HTML of what a token opens, and its kind (plan or evidence); None for a wrong link."""
     with sessions().begin() as session:
         opened = document_links.open_link(session, token)

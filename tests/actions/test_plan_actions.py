@@ -1,4 +1,4 @@
-"""Recording a plan through the actions, against a store: the whole walk, stop and resume, interruptions, two editors."""
+"""Recording a plan through the actions, against a store: the whole walk, stop and resume, asides, two editors."""
 
 from __future__ import annotations
 
@@ -93,7 +93,8 @@ async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> No
     html = web_server.render(replies[1].split("/documents/")[1].split(".pdf")[0])
     assert "Finley Shaw" in html and "Funny, loves football" in html and "Parents were told of this plan on" in html
     text = _pdf_text(html)
-    for answer in ANSWERS[3:21] + [
+    for answer in [
+        *ANSWERS[3:21],
         "Mrs Priya Ashdown",
         dates.long_date(REVIEW),
         "☑ SEN Support",

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 from rasa_sdk import Action
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import agenda
-from actions import linking
-from actions import lookups
-from actions import support
+from actions import agenda, linking, lookups, support
 from actions.conversation import ActionShowMenu
 from actions.faq import ActionAnswerQuestion, ActionTellMore
 from actions.plans import ActionStartPlan
@@ -30,10 +27,10 @@ async def _say(
     action: Action,
     text: str,
     sender: str,
-    intent: Optional[str] = None,
+    intent: str | None = None,
     channel: str = "rest",
-    entities: Optional[dict[str, str]] = None,
-    slots: Optional[dict[str, Any]] = None,
+    entities: dict[str, str] | None = None,
+    slots: dict[str, Any] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(intent=intent, text=text, sender_id=sender, channel=channel, entities=entities, slots=slots)
@@ -70,13 +67,9 @@ async def test_senco_links_and_sees_overdue_and_flagged_reviews(store: dict[str,
 
 async def test_reviews_due_window_comes_from_the_question(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-2")
-    messages, _ = await _say(
-        agenda.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due"
-    )
+    messages, _ = await _say(agenda.ActionReviewsDue(), "reviews due in the next week", "senco-2", "lookup_reviews_due")
     assert messages[0]["text"].startswith("No reviews are due at Brambleway Primary School in the next 7 days.")
-    messages, _ = await _say(
-        agenda.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due"
-    )
+    messages, _ = await _say(agenda.ActionReviewsDue(), "reviews in the next 2 months", "senco-2", "lookup_reviews_due")
     assert "in the next 60 days" in messages[0]["text"] and "Amy Fenwick" in messages[0]["text"]
 
 
@@ -115,9 +108,7 @@ async def test_follow_up_question_uses_the_pupil_just_discussed(store: dict[str,
 
 async def test_staff_are_told_when_the_code_timing_is_not_met(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "senco-5")
-    messages, _ = await _say(
-        lookups.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review"
-    )
+    messages, _ = await _say(lookups.ActionNextReview(), "when is chloe's next review", "senco-5", "lookup_next_review")
     assert "There's no review booked for Chloe Hartley" in messages[0]["text"]
     assert "three times a year (paragraph 6.65)" in messages[0]["text"]
     messages, _ = await _say(lookups.ActionNextReview(), "daniel price review", "senco-5", "lookup_next_review")
@@ -235,7 +226,7 @@ async def test_staff_cannot_reach_another_schools_pupil(store: dict[str, Any]) -
 
 
 async def test_unlinked_user_gets_only_an_explanation(store: dict[str, Any]) -> None:
-    for action_class, text in ATTACKS[:4] + [(lookups.ActionNextReview, "when is Amy Carter's review")]:
+    for action_class, text in [*ATTACKS[:4], (lookups.ActionNextReview, "when is Amy Carter's review")]:
         messages, _ = await _say(action_class(), text, "stranger", action_class.intent)
         assert messages[0]["text"].startswith(
             "I can only show a pupil's records to school staff and parents who have linked"
@@ -269,7 +260,7 @@ async def test_a_code_works_once(store: dict[str, Any]) -> None:
 
 async def test_forget_me_on_this_device(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].parent_code, "shared-pc", channel="socketio")
-    messages, events = await _say(
+    messages, _events = await _say(
         linking.ActionUnlinkAccount(), "forget me on this device", "shared-pc", "unlink_account", "socketio"
     )
     assert messages[0]["text"].startswith("Done: this chat is no longer linked")
@@ -277,17 +268,13 @@ async def test_forget_me_on_this_device(store: dict[str, Any]) -> None:
         lookups.ActionPupilPlan(), "what's in my child's plan", "shared-pc", "lookup_pupil_plan", "socketio"
     )
     assert messages[0]["text"].startswith("I can only show a pupil's records")
-    messages, _ = await _say(
-        linking.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio"
-    )
+    messages, _ = await _say(linking.ActionUnlinkAccount(), "forget me", "shared-pc", "unlink_account", "socketio")
     assert messages[0]["text"] == "This chat isn't linked to anyone, so there's nothing to forget."
 
 
 async def test_a_link_is_per_channel(store: dict[str, Any]) -> None:
     await _link(store, store["codes"].staff_code, "same-id", channel="telegram")
-    messages, _ = await _say(
-        agenda.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest"
-    )
+    messages, _ = await _say(agenda.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "rest")
     assert messages[0]["text"].startswith("Lists of reviews are for school staff who have linked")
     messages, _ = await _say(
         agenda.ActionReviewsDue(), "overdue reviews", "same-id", "lookup_overdue_reviews", "telegram"
@@ -297,9 +284,7 @@ async def test_a_link_is_per_channel(store: dict[str, Any]) -> None:
 
 
 async def test_link_without_a_code_asks_for_it(store: dict[str, Any]) -> None:
-    messages, _ = await _say(
-        linking.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account"
-    )
+    messages, _ = await _say(linking.ActionLinkAccount(), "I want to link my account", "newcomer", "link_account")
     assert "please type your code" in messages[0]["text"]
     assert not [e for e in _audit(store) if e.action == "link"]
 
@@ -376,9 +361,7 @@ async def test_a_question_with_code_like_words_is_still_answered(store: dict[str
 
 
 async def test_a_code_taken_for_who_am_i_still_links(store: dict[str, Any]) -> None:
-    messages, _ = await _say(
-        linking.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami"
-    )
+    messages, _ = await _say(linking.ActionWhoAmI(), f"my code is {store['codes'].staff_code}", "misread", "whoami")
     assert messages[0]["text"].startswith("Thank you, you're now linked as Mrs Priya Ashdown")
     messages, _ = await _say(linking.ActionWhoAmI(), "who am I linked as", "misread", "whoami")
     assert messages[0]["text"].startswith("This chat is linked as Mrs Priya Ashdown")

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
@@ -21,8 +22,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from bot.store import accounts
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
-from tests.support import servers
 from tests.conftest import RESULTS_DIR, TEST_IDENTITY_KEY, demo_codes, record_result
+from tests.support import servers
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

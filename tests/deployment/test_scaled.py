@@ -11,6 +11,7 @@ the machine's services, so they run after every other test (``conftest.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -20,8 +21,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import aiohttp
 import psycopg2
@@ -34,10 +36,10 @@ from bot.rasa_server import channels
 from bot.store.db import sessions
 from bot.store.models import Pupil, SupportPlan
 from tests import conftest
+from tests.actions.test_plan_actions import ANSWERS
 from tests.support import deployment
 from tests.support import telegram_standin as tg
 from tests.support.deployment import Deployment, text_of
-from tests.actions.test_plan_actions import ANSWERS
 
 TRY_AGAIN = channels.TRY_AGAIN
 
@@ -165,7 +167,7 @@ def test_one_conversation_alternates_between_two_rasa_servers_with_a_half_filled
     assert "Section 4 of 14" in where or "Section 5 of 14" in where
     assert pupil_plan(scaled.database_url, pupil).previous_progress == ANSWERS[4]
     said = [text for kind, text in tracker_rows(scaled, sender) if kind == "user"]
-    assert said[2:] == ANSWERS[:6] + ["what does the SENCO do?", "where am I"], "every message once, in order"
+    assert said[2:] == [*ANSWERS[:6], "what does the SENCO do?", "where am I"], "every message once, in order"
 
 
 # Many conversations at once ----------------------------------------------------------
@@ -367,10 +369,8 @@ def restart_postgres() -> None:
 
 def restart_redis() -> None:
     client = redis.Redis(host=conftest.REDIS_HOST, port=6379)
-    try:
+    with contextlib.suppress(redis.exceptions.ConnectionError):
         client.shutdown(nosave=True)
-    except redis.exceptions.ConnectionError:
-        pass
     time.sleep(1)
     subprocess.run(
         [

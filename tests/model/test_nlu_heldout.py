@@ -51,7 +51,9 @@ def test_heldout_intent_accuracy(agent) -> None:
         return [(await agent.parse_message(text))["intent"]["name"] for text, _ in questions]
 
     predicted = asyncio.run(classify())
-    errors = [(text, expected, got) for (text, expected), got in zip(questions, predicted) if got != expected]
+    errors = [
+        (text, expected, got) for (text, expected), got in zip(questions, predicted, strict=False) if got != expected
+    ]
     correct = len(questions) - len(errors)
     accuracy = correct / len(questions)
     confusions = Counter(f"{expected} -> {got}" for _, expected, got in errors)

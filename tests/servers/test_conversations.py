@@ -10,10 +10,9 @@ import uuid
 from typing import Any
 
 import pytest
-
-import knowledge
 import redis
 
+import knowledge
 from tests.conftest import REDIS_HOST, demo_codes, lock_prefix, postgres_connect
 from tests.support.servers import say
 

@@ -11,12 +11,12 @@ import subprocess
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
-from bot.ops import run
+from bot.ops import run, services
 from bot.store import migrate
 from tests.support.servers import BIN, ROOT, base_env, free_port, say
 
@@ -33,8 +33,8 @@ def _start(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
-def _lines(process: subprocess.Popen) -> "queue.Queue[str]":
-    lines: "queue.Queue[str]" = queue.Queue()
+def _lines(process: subprocess.Popen) -> queue.Queue[str]:
+    lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
         for line in process.stdout:  # type: ignore[union-attr]
@@ -44,7 +44,7 @@ def _lines(process: subprocess.Popen) -> "queue.Queue[str]":
     return lines
 
 
-def _wait_for_line(lines: "queue.Queue[str]", needle: str, timeout: float) -> str:
+def _wait_for_line(lines: queue.Queue[str], needle: str, timeout: float) -> str:
     seen = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -105,9 +105,9 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
     finally:
         if first.poll() is None:
             os.killpg(first.pid, signal.SIGKILL)
-    assert not run.port_in_use(int(launcher_env["RASA_PORT"]))
-    assert not run.port_in_use(int(launcher_env["ACTION_PORT"]))
-    assert not run.port_in_use(int(launcher_env["WEB_PORT"]))
+    assert not services.port_in_use(int(launcher_env["RASA_PORT"]))
+    assert not services.port_in_use(int(launcher_env["ACTION_PORT"]))
+    assert not services.port_in_use(int(launcher_env["WEB_PORT"]))
     assert not (tmp_path / "run.json").exists()
     assert (tmp_path / "tracker.db").exists()
     with sqlite3.connect(tmp_path / "sen_support.db") as database:

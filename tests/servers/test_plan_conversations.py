@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 
 from bot.core import dates
-from bot.web import server as web_server
 from bot.store.db import sessions
 from bot.store.models import PlanStatus, Pupil, SupportPlan
-from tests.support import servers
-from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
+from bot.web import server as web_server
 from tests.actions.test_plan_actions import ANSWERS, REVIEW, _pdf_text
+from tests.conftest import TEST_IDENTITY_KEY, _seeded, demo_codes
+from tests.support import servers
 
 
 def _texts(replies: list[dict[str, Any]]) -> str:
@@ -104,7 +104,8 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(
     assert "version 1 is now Finley's agreed plan" in agreed
     token = agreed.split("/documents/")[1].split(".pdf")[0]
     text = _pdf_text(web_server.render(token))
-    for answer in ANSWERS[3:21] + [
+    for answer in [
+        *ANSWERS[3:21],
         "Mrs Priya Ashdown",
         dates.long_date(REVIEW),
         "☑ SEN Support",

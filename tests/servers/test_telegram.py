@@ -18,8 +18,9 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional
+from typing import Any
 
 import httpx
 import pytest
@@ -27,8 +28,9 @@ from aiohttp import web
 from telegram.ext import AIORateLimiter
 
 import knowledge
-from bot.ops import run
+from bot.ops import run, services
 from bot.telegram import app as telegram_app
+from bot.telegram import sending
 from bot.telegram.app import (
     CHOSEN,
     HELP_TEXT,
@@ -42,10 +44,9 @@ from bot.telegram.app import (
     RasaUnavailable,
     RateLimiter,
 )
-from bot.telegram import sending
 from bot.telegram.sending import split_text, utf16_length
-from tests.support import telegram_standin as tg
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
+from tests.support import telegram_standin as tg
 from tests.support.servers import ROOT, base_env, free_port, say
 from tests.support.telegram_standin import StandIn
 
@@ -116,7 +117,7 @@ def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
 class Chat:
     """A Telegram user in a private chat with the bot, through the stand-in."""
 
-    def __init__(self, standin: StandIn, user_id: Optional[int] = None) -> None:
+    def __init__(self, standin: StandIn, user_id: int | None = None) -> None:
         self.standin, self.user_id = standin, user_id or tg.new_user_id()
 
     @property
@@ -221,7 +222,7 @@ def test_the_app_and_the_channel_agree_on_the_secret_header() -> None:
     from bot.rasa_server import channels
 
     assert telegram_app.BRIDGE_SECRET_HEADER == channels.SECRET_HEADER
-    assert telegram_app.BRIDGE_PATH == f"/webhooks/{channels.TelegramBridgeInput.name()}/webhook"
+    assert f"/webhooks/{channels.TelegramBridgeInput.name()}/webhook" == telegram_app.BRIDGE_PATH
 
 
 def test_with_no_secret_configured_the_bridge_refuses_everything(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -360,8 +361,8 @@ def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained
         finally:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
-    assert not run.port_in_use(telegram_port)
-    assert not run.port_in_use(int(env["RASA_PORT"]))
+    assert not services.port_in_use(telegram_port)
+    assert not services.port_in_use(int(env["RASA_PORT"]))
     log = (tmp_path / "log" / "telegram.log").read_text()
     assert tg.TOKEN not in log and "what is sen support" not in log
 
@@ -371,7 +372,7 @@ def test_run_starts_the_telegram_app_when_a_token_is_set(tmp_path: Path, trained
 
 @contextlib.asynccontextmanager
 async def fake_rasa(
-    replies: list[dict[str, Any]], delay: float = 0.0, port: Optional[int] = None
+    replies: list[dict[str, Any]], delay: float = 0.0, port: int | None = None
 ) -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     """A bridge endpoint that records what it is sent and answers ``replies``."""
     received: list[dict[str, Any]] = []
@@ -577,7 +578,7 @@ async def test_a_parent_links_and_reads_the_plan_and_staff_start_a_plan(app: Sta
 
 async def test_rate_limit_warns_once_and_forwards_nothing_more(app: StandIn) -> None:
     chat = Chat(app)
-    for number in range(12):
+    for _number in range(12):
         await app.push(tg.message(chat.user_id, "thank you"))
     await app.wait_for(lambda: SLOW_DOWN in texts(chat.received))
     await app.wait_for(lambda: len([m for m in chat.received if m["text"] != SLOW_DOWN]) >= 10)
@@ -640,7 +641,7 @@ async def test_webhook_mode_checks_telegrams_secret(standin: StandIn, rasa_sqlit
 def test_the_bridge_channel_refuses_requests_without_the_secret(rasa_sqlite: int) -> None:
     url = f"http://127.0.0.1:{rasa_sqlite}/webhooks/telegram/webhook"
 
-    def post(headers: dict[str, str], body: Optional[dict[str, Any]] = None) -> tuple[int, Any]:
+    def post(headers: dict[str, str], body: dict[str, Any] | None = None) -> tuple[int, Any]:
         body = body if body is not None else {"sender": "555", "message": "what is sen support"}
         request = urllib.request.Request(
             url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json", **headers}

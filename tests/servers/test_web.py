@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 from bot.store import access, document_links, records
 from bot.store.access import Person
 from bot.store.db import sessions
-from tests.support import servers
 from tests.conftest import TEST_IDENTITY_KEY, _seeded
+from tests.support import servers
 
 
 @pytest.fixture

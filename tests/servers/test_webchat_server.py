@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -91,12 +92,12 @@ def test_the_widget_never_parses_text_as_html() -> None:
         assert sink not in source
 
 
-async def _socket(port: int) -> tuple[Any, "asyncio.Queue[Any]", "asyncio.Queue[Any]"]:
+async def _socket(port: int) -> tuple[Any, asyncio.Queue[Any], asyncio.Queue[Any]]:
     import socketio
 
     client = socketio.AsyncClient(reconnection=False)
-    confirmed: "asyncio.Queue[Any]" = asyncio.Queue()
-    replies: "asyncio.Queue[Any]" = asyncio.Queue()
+    confirmed: asyncio.Queue[Any] = asyncio.Queue()
+    replies: asyncio.Queue[Any] = asyncio.Queue()
     client.on("session_confirm", confirmed.put)
     client.on("bot_uttered", replies.put)
     # Long-polling: the installed aiohttp is older than python-engineio's WebSocket client needs.

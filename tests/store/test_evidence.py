@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 import io
 import re
-from typing import Any, Optional
+from typing import Any
 
 import jinja2
 import pytest
@@ -20,11 +20,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 import knowledge
-from bot.ops import admin
 from bot.core import dates
-from bot.web import server as web_server
 from bot.documents.evidence import TITLE, evidence_html, evidence_pdf, evidence_values
 from bot.documents.plan import TEMPLATES
+from bot.ops import admin
 from bot.store import access, demo, document_links, evidence, records
 from bot.store.access import Person
 from bot.store.db import sessions
@@ -43,6 +42,7 @@ from bot.store.models import (
     Target,
     TargetProgress,
 )
+from bot.web import server as web_server
 
 TODAY = dates.today()
 NORFOLK = knowledge.council("norfolk")
@@ -378,7 +378,7 @@ async def _get(path: str) -> tuple[int, Any, bytes]:
         return response.status, response.headers, await response.read()
 
 
-def _issue(url: str, who: str = "staff", now: Optional[dt.datetime] = None) -> tuple[str, int]:
+def _issue(url: str, who: str = "staff", now: dt.datetime | None = None) -> tuple[str, int]:
     with sessions(url).begin() as session:
         school = demo.find_demo(session)
         pupil_id = _oscar_id(session)

@@ -9,17 +9,18 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import sessionmaker
 from telegram.ext import AIORateLimiter
 
+from bot.core import dates, wording
 from bot.ops import admin
 from bot.ops.reminders import Schedule
-from bot.core import dates, wording
 from bot.store import accounts, demo, migrate, push, reminders
 from bot.store.db import engine_for, make_engine, sessions
 from bot.store.models import (
@@ -35,8 +36,8 @@ from bot.store.models import (
     StaffRole,
 )
 from bot.telegram.sending import MAX_TEXT, split_text, utf16_length
-from tests.support.bot_api_standin import TOKEN, BotApiStandIn, as_json
 from tests.conftest import _fresh_postgres_database, postgres_url
+from tests.support.bot_api_standin import TOKEN, BotApiStandIn, as_json
 from tests.support.servers import BIN, ROOT, base_env
 
 TODAY = dt.date(2026, 11, 23)
@@ -383,7 +384,7 @@ def test_concurrent_sweeps_make_exactly_one_reminder_each(pg_factory: tuple[str,
             barrier.wait(10)
             with factory.begin() as session:
                 made.append(reminders.sweep(session))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             problems.append(error)
 
     threads = [threading.Thread(target=sweeper) for _ in range(8)]
@@ -422,7 +423,7 @@ def test_concurrent_claims_never_share_a_reminder(pg_factory: tuple[str, session
                     break
                 mine += [due.reminder_id for due in batch]
             taken[name] = mine
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             problems.append(error)
 
     threads = [threading.Thread(target=worker, args=(f"worker-{number}",)) for number in range(6)]
@@ -683,7 +684,7 @@ def test_digest_lists_the_school_and_sends_reminders(store: dict[str, Any], caps
 
 
 def test_the_launcher_runs_the_schedule_and_stops_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.ops import run
+    from bot.ops import run, services
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     migrate.upgrade(url)
@@ -692,7 +693,7 @@ def test_the_launcher_runs_the_schedule_and_stops_it(tmp_path: Path, monkeypatch
     assert service.command[-2:] == ["--every", "0.5"] and service.health_url is None
     service.start(base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=""))
     try:
-        assert run.wait_until_healthy([service], lambda: False, timeout=30)
+        assert services.wait_until_healthy([service], lambda: False, timeout=30)
         deadline = time.monotonic() + 30
         while "Reminder schedule: every 0.5 s" not in service.log_path.read_text():
             assert time.monotonic() < deadline and service.exited() is None, service.log_path.read_text()

@@ -151,14 +151,12 @@ def test_only_staff_of_the_school_may_record(factory: sessionmaker, school: demo
     other = access.Viewer(Person("staff", school.other_senco_id, school.other_school_id), "rest")
     parent = access.Viewer(Person("parent", school.parent_id, pupil_ids=(amy,)), "rest")
     for viewer in (other, parent, access.Viewer(None, "rest")):
-        with factory.begin() as session:
-            with pytest.raises(access.NotAllowed):
-                drafts.open_draft(session, viewer, amy)
+        with factory.begin() as session, pytest.raises(access.NotAllowed):
+            drafts.open_draft(session, viewer, amy)
     with factory.begin() as session:
         draft = drafts.open_draft(session, _senco(school), amy)
-    with factory.begin() as session:
-        with pytest.raises(access.NotAllowed):
-            drafts.save_answer(session, other, draft.plan_id, 0, {"strengths": "x"})
+    with factory.begin() as session, pytest.raises(access.NotAllowed):
+        drafts.save_answer(session, other, draft.plan_id, 0, {"strengths": "x"})
     with factory() as session:
         plan = session.get(SupportPlan, draft.plan_id)
         assert plan.strengths.startswith("Kind to others")

@@ -63,9 +63,8 @@ def test_a_pupil_has_at_most_one_draft(store_url: str) -> None:
         session.add_all([pupil, SupportPlan(pupil=pupil, version=1)])
         session.flush()
         pupil_id = pupil.id
-    with pytest.raises(IntegrityError):
-        with factory.begin() as session:
-            session.add(SupportPlan(pupil_id=pupil_id, version=2))
+    with pytest.raises(IntegrityError), factory.begin() as session:
+        session.add(SupportPlan(pupil_id=pupil_id, version=2))
     with factory.begin() as session:
         session.add(SupportPlan(pupil_id=pupil_id, version=2, status=PlanStatus.agreed))
     make_engine(store_url).dispose()
@@ -95,7 +94,8 @@ def test_upgrade_marks_reviews_already_held(store_url: str) -> None:
     engine = make_engine(store_url)
     with engine.begin() as connection:
         connection.exec_driver_sql(
-            "INSERT INTO schools (id, name, council, created_at) VALUES (1, 'Larkspur Primary (fictional)', 'norfolk', '2026-01-05')"
+            "INSERT INTO schools (id, name, council, created_at) "
+            "VALUES (1, 'Larkspur Primary (fictional)', 'norfolk', '2026-01-05')"
         )
         connection.exec_driver_sql(
             "INSERT INTO pupils (id, school_id, first_name, last_name, date_of_birth, year_group, created_at) "

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from bot.store import reviews
-from bot.store.access import Person
-from bot.store.access import NotAllowed
+from bot.store.access import NotAllowed, Person, Viewer
 from bot.store.models import (
     AuditEvent,
     Parent,
@@ -26,7 +25,6 @@ from bot.store.models import (
     SupportPlan,
     Target,
 )
-from bot.store.access import Viewer
 
 TODAY = dt.date(2026, 11, 23)
 
@@ -79,21 +77,19 @@ def test_opening_takes_the_booked_review_and_its_plan_targets(factory: Any, scho
             ("reviewed", 1, "Reads 30 words by the review"),
             ("reviewed", 2, "Counts to 50 by the review"),
         ]
-    with pytest.raises(IntegrityError):
-        with factory.begin() as session:
-            session.add(Review(pupil_id=school["pupil"], scheduled_for=TODAY, status=ReviewStatus.in_progress))
+    with pytest.raises(IntegrityError), factory.begin() as session:
+        session.add(Review(pupil_id=school["pupil"], scheduled_for=TODAY, status=ReviewStatus.in_progress))
 
 
 def test_other_schools_and_parents_cannot_open_or_edit(factory: Any, school: dict[str, Any]) -> None:
     for who in ("stranger", "parent"):
-        with factory.begin() as session:  # the refusal is audited in the caller's transaction
-            with pytest.raises(NotAllowed):
-                reviews.open_review(session, school[who], school["pupil"], TODAY)
+        # The refusal is audited in the caller's transaction.
+        with factory.begin() as session, pytest.raises(NotAllowed):
+            reviews.open_review(session, school[who], school["pupil"], TODAY)
     with factory.begin() as session:
         draft = reviews.open_review(session, school["senco"], school["pupil"], TODAY)
-    with factory.begin() as session:
-        with pytest.raises(NotAllowed):
-            reviews.save_answer(session, school["stranger"], draft.review_id, 0, {"attendees": "someone"})
+    with factory.begin() as session, pytest.raises(NotAllowed):
+        reviews.save_answer(session, school["stranger"], draft.review_id, 0, {"attendees": "someone"})
     with factory() as session:
         refused = session.execute(select(AuditEvent.action).where(AuditEvent.allowed.is_(False))).scalars().all()
         assert refused.count("open_review") == 2

@@ -20,7 +20,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -56,9 +56,9 @@ class BotApiStandIn:
         self._sent: list[Sent] = []
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._runner: Optional[web.AppRunner] = None
-        self._thread: Optional[threading.Thread] = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
 
     # What tests read.
     def sent(self) -> list[Sent]:
@@ -118,7 +118,7 @@ class BotApiStandIn:
         return self._reply(message)
 
     # Starting and stopping.
-    def __enter__(self) -> "BotApiStandIn":
+    def __enter__(self) -> BotApiStandIn:
         started = threading.Event()
         problem: list[BaseException] = []
 
@@ -135,7 +135,7 @@ class BotApiStandIn:
                 loop.run_until_complete(site.start())
                 port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
                 self.url = f"http://127.0.0.1:{port}"
-            except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+            except BaseException as error:
                 problem.append(error)
                 started.set()
                 return

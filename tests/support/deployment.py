@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from tests.support import servers
 
@@ -164,5 +164,5 @@ def say(
             return error.code, [{"text": body.decode(errors="replace")}]
 
 
-def text_of(replies: Optional[list[dict[str, Any]]]) -> str:
+def text_of(replies: list[dict[str, Any]] | None) -> str:
     return "\n".join(reply.get("text") or "" for reply in replies or [])

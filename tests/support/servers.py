@@ -8,10 +8,10 @@ import socket
 import sys
 import urllib.request
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from bot import settings
-from bot.ops.run import Service, wait_until_healthy
+from bot.ops.services import Service, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -57,7 +57,7 @@ def start_action_server(log_dir: Path, **env: str) -> tuple[Service, int]:
 
 
 def write_endpoints(
-    path: Path, action_port: int, tracker_store: dict[str, Any], lock_store: Optional[dict[str, Any]] = None
+    path: Path, action_port: int, tracker_store: dict[str, Any], lock_store: dict[str, Any] | None = None
 ) -> Path:
     import yaml
 

@@ -11,12 +11,14 @@ those go to ``refused``, not ``calls``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from aiohttp import web
 
@@ -54,12 +56,12 @@ class StandIn:
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
-    _changed: Optional[asyncio.Condition] = None
-    _runner: Optional[web.AppRunner] = None
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
 
     # The server ---------------------------------------------------------------
 
-    async def start(self) -> "StandIn":
+    async def start(self) -> StandIn:
         self._changed = asyncio.Condition()
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
@@ -184,10 +186,8 @@ class StandIn:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise AssertionError(f"timed out after {timeout} s; calls: {[c.method for c in self.calls]}")
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._changed.wait(), left)
-                except asyncio.TimeoutError:
-                    pass
 
     async def replies(self, chat_id: int, count: int, after: int = 0, timeout: float = 30.0) -> list[dict[str, Any]]:
         """Wait for at least ``count`` messages to the chat after the first ``after`` and return them."""
@@ -217,7 +217,7 @@ def user(user_id: int) -> dict[str, Any]:
     return {"id": user_id, "is_bot": False, "first_name": "Test", "language_code": "en"}
 
 
-def message(user_id: int, text: str, chat_id: Optional[int] = None, chat_type: str = "private") -> dict[str, Any]:
+def message(user_id: int, text: str, chat_id: int | None = None, chat_type: str = "private") -> dict[str, Any]:
     """A ``message`` update's body: a user writing ``text`` (a command gets its entity)."""
     chat_id = user_id if chat_id is None else chat_id
     chat: dict[str, Any] = {"id": chat_id, "type": chat_type}

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import plans as plan_actions
 from actions import linking
+from actions import plans as plan_actions
 from actions import reviews as review_actions
 from tests.conftest import make_tracker
 
@@ -42,7 +42,7 @@ class Chat:
         self.slots: dict[str, Any] = {}
         self.seen: list[str] = []
         self.in_form = False
-        self.result: Optional[str] = None
+        self.result: str | None = None
 
     async def link(self, code: str) -> str:
         dispatcher = CollectingDispatcher()
@@ -50,7 +50,7 @@ class Chat:
         await linking.ActionLinkAccount().run(dispatcher, tracker, {})
         return dispatcher.messages[0]["text"]
 
-    async def start(self, text: str, intent: Optional[str] = None, pupil_id: Optional[int] = None) -> list[str]:
+    async def start(self, text: str, intent: str | None = None, pupil_id: int | None = None) -> list[str]:
         dispatcher = CollectingDispatcher()
         entities = {"pupil_id": str(pupil_id)} if pupil_id else None
         tracker = make_tracker(

@@ -7,8 +7,7 @@ import datetime as dt
 import pytest
 
 from actions.linking import find_code
-from bot.core import dates
-from bot.core import names
+from bot.core import dates, names
 
 PUPILS = [
     names.Candidate(1, "Amy", "Carter"),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 from bot.core import dates
-from bot.core.walker import Turn
 from bot.core.review_template import REVIEW_WALK, TOTAL_SECTIONS, review_sequence
+from bot.core.walker import Turn
 
 TODAY = dt.date(2026, 11, 23)
 TARGETS = {
@@ -22,7 +22,7 @@ class Meeting:
     def __init__(self, targets: int = 2) -> None:
         self.state: dict[str, Any] = {"answered": [], "reviewed": targets}
         self.values: dict[str, Any] = {k: v for k, v in TARGETS.items() if int(k.split(".")[1]) <= targets}
-        self.saved: list[tuple[Optional[str], Optional[int], dict[str, Any]]] = []
+        self.saved: list[tuple[str | None, int | None, dict[str, Any]]] = []
 
     def start(self) -> Turn:
         return REVIEW_WALK.ask(self.state, "Amy", self.values)
@@ -36,8 +36,8 @@ class Meeting:
                 self.values[key if turn.group is None else f"{turn.group}.{turn.target_position}.{key}"] = value
         return turn
 
-    def fields(self) -> dict[tuple[Optional[str], Optional[int]], dict[str, Any]]:
-        merged: dict[tuple[Optional[str], Optional[int]], dict[str, Any]] = {}
+    def fields(self) -> dict[tuple[str | None, int | None], dict[str, Any]]:
+        merged: dict[tuple[str | None, int | None], dict[str, Any]] = {}
         for group, position, save in self.saved:
             merged.setdefault((group, position), {}).update(save)
         return merged
