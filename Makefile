@@ -43,7 +43,7 @@ $(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)/meta.json $(VENV)/.installed
 	  --fixed-model-name sen-support $(if $(filter $(SPACY_MODEL)/meta.json,$?),--force,)
 	@touch $@
 
-validate: $(VENV)/.installed ## Check the training data and domain
+validate: $(SPACY_MODEL)/meta.json ## Check the training data and domain
 	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
 
 run: train ## Set up everything and run the assistant (Ctrl-C stops it)
@@ -58,11 +58,20 @@ stop: ## Stop an assistant started with `make run` in another terminal
 test: train ## Run the whole test suite
 	$(PY) -m pytest
 
+# The tests that need no trained model and no servers: pure logic, the store
+# (on SQLite and the machine's PostgreSQL) and the actions run in this process.
+FAST_TESTS := tests/unit tests/store tests/actions
+
+test-fast: $(VENV)/.installed ## Run the fast tests (no model, no servers): under two minutes
+	$(PY) -m pytest $(FAST_TESTS)
+
 bench: train ## Measure latency, throughput, memory and start-up; writes bench/results.json
 	$(PY) -m bench.run
 
-lint: $(VENV)/.installed ## Byte-compile every module (a quick syntax check)
-	$(PY) -m compileall -q actions bot knowledge tests bench
+lint: $(VENV)/.installed ## Check style, formatting and types (ruff, ruff format, mypy)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 clean: ## Remove built and trained files (keeps the virtual environment)
 	rm -rf build models .rasa var

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -31,9 +30,9 @@ from actions.walks import (
     Refused,
     ValidateWalkForm,
     WalkFinished,
-    buttons_slot,
     pupil_to_open,
     say_refused,
+    start_walk,
 )
 from bot.core import dates, walker, wording
 from bot.core.plan_template import TOTAL_SECTIONS
@@ -122,16 +121,7 @@ class ActionStartPlan(Action):
                 '"where am I" or "stop for now" at any time.'
             )
         )
-        prompt = "\n".join(turn.say) if turn.say else ""
-        return [
-            SlotSet("plan_id", str(draft.plan_id)),
-            SlotSet("plan_revision", str(reply.revision)),
-            SlotSet("plan_prompt", prompt),
-            SlotSet("plan_buttons", buttons_slot(turn.buttons)),
-            SlotSet("plan_step", turn.asked),
-            SlotSet("plan_result", None),
-            FollowupAction("plan_form"),
-        ]
+        return start_walk("plan", draft.plan_id, reply.revision, turn)
 
 
 class ActionAskPlanAnswer(AskWalkAnswer):
@@ -171,6 +161,7 @@ class PlanRecording(Recording):
     def finish(self, session: Session, viewer: Viewer, document_id: int, name: str) -> list[str]:
         agreed = drafts.agree(session, viewer, document_id)
         token = document_links.issue_link(session, viewer, agreed.id)
+        assert token is not None, "the member of staff who agreed the plan may have a link to it"
         return [
             f"Saved: version {agreed.version} is now {name}'s agreed plan, and the earlier version is kept. "
             f"I've recorded that the parents were told on {dates.long_date(agreed.parents_notified_on)}.",

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -33,17 +32,18 @@ from actions.walks import (
     Refused,
     ValidateWalkForm,
     WalkFinished,
-    buttons_slot,
     pupil_to_open,
     say_refused,
+    start_walk,
 )
 from bot.core import dates, wording
 from bot.core.review_template import REVIEW_WALK, TOTAL_SECTIONS
+from bot.core.vocabulary import ReviewDecision
 from bot.core.walker import Turn
 from bot.store import access, document_links, records, reviews
 from bot.store.access import Viewer
 from bot.store.db import sessions
-from bot.store.models import Review, ReviewDecision
+from bot.store.models import Review
 
 NOTE = re.compile(
     r"^\s*(?:(?:add|make)\s+(?:a\s+)?note|quick\s+note|jot\s+down|notes?|nb)\b(?:\s+that\b)?[\s:,.\-]*", re.IGNORECASE
@@ -170,15 +170,7 @@ class ActionStartReview(Action):
                 '"skip", "back", "change the parents\' views", "where am I" or "stop for now" whenever you like.'
             )
         )
-        return [
-            SlotSet("review_id", str(draft.review_id)),
-            SlotSet("review_revision", str(reply.revision)),
-            SlotSet("review_prompt", "\n".join(turn.say)),
-            SlotSet("review_buttons", buttons_slot(turn.buttons)),
-            SlotSet("review_step", turn.asked),
-            SlotSet("review_result", None),
-            FollowupAction("review_form"),
-        ]
+        return start_walk("review", draft.review_id, reply.revision, turn)
 
 
 class ActionAskReviewAnswer(AskWalkAnswer):
@@ -334,6 +326,7 @@ class ActionLastReview(ReviewLookup):
 
     def reply(self, name: str, held: reviews.HeldReview) -> str:
         review = held.review
+        assert review is not None, "answer_with replies only about a review that was held"
         lines = [
             f"{name}'s last review was on {dates.long_date(review.held_on)}"
             + (f", with {review.attendees}." if review.attendees else ".")
@@ -369,6 +362,7 @@ class ActionNextSteps(ReviewLookup):
 
     def reply(self, name: str, held: reviews.HeldReview) -> str:
         review = held.review
+        assert review is not None, "answer_with replies only about a review that was held"
         first = name.split()[0]
         lines = [f"At {first}'s review on {dates.long_date(review.held_on)}, the school agreed:"]
         for row in review.targets:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
@@ -265,6 +265,19 @@ def buttons_slot(buttons: list[dict[str, str]]) -> str:
     return json.dumps(buttons)
 
 
+def start_walk(noun: str, document_id: int, revision: int, turn: Turn) -> Events:
+    """The events that open a document for the walk and start its form, with the first question."""
+    return [
+        SlotSet(f"{noun}_id", str(document_id)),
+        SlotSet(f"{noun}_revision", str(revision)),
+        SlotSet(f"{noun}_prompt", "\n".join(turn.say)),
+        SlotSet(f"{noun}_buttons", buttons_slot(turn.buttons)),
+        SlotSet(f"{noun}_step", turn.asked),
+        SlotSet(f"{noun}_result", None),
+        FollowupAction(f"{noun}_form"),
+    ]
+
+
 class ValidateWalkForm(FormValidationAction):
     """Takes each message of a walk: an answer, a command, or a question asked midway."""
 
@@ -282,7 +295,9 @@ class ValidateWalkForm(FormValidationAction):
         if not question_intent:
             return False
         topic = knowledge.topic_for_intent(question_intent)
-        dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))  # type: ignore[arg-type]
+        if topic is None:  # not reached: ``looks_like_question`` gives only intents that have a topic
+            return False
+        dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))
         dispatcher.utter_message(text=f"Now, back to the {self.recording.noun}.")
         return True
 

@@ -23,20 +23,17 @@ from typing import Any
 from sqlalchemy import insert
 
 from bench.stats import summary
+from bot.core.vocabulary import AreaOfNeed, LevelOfNeed, PlanStatus, StaffRole
 from bot.store import accounts, migrate
 from bot.store.db import make_engine
 from bot.store.models import (
-    AreaOfNeed,
     ChatIdentity,
-    LevelOfNeed,
     Parent,
     ParentPupil,
-    PlanStatus,
     Pupil,
     Review,
     School,
     Staff,
-    StaffRole,
     SupportPlan,
     Target,
 )

@@ -117,7 +117,10 @@ async def long_conversation(url: str, texts: list[str], turns: int) -> dict[str,
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
         for turn in range(turns):
             latencies.append(await send(session, url, "bench-long", texts[turn % len(texts)]))
-    around = lambda turn: latencies[max(0, turn - 6) : turn + 5]  # noqa: E731
+
+    def around(turn: int) -> list[float]:
+        return latencies[max(0, turn - 6) : turn + 5]
+
     return {
         "turns": turns,
         "turn_10_ms": round(statistics.median(around(10)) * 1000, 1),
@@ -194,6 +197,7 @@ def one_process(long_turns: int, store_url: str) -> dict[str, Any]:
     results["startup_s"] = round(time.perf_counter() - started, 1)
     try:
         results.update(measure(f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook", texts, long_turns))
+        assert rasa.process is not None and action.process is not None, "both servers were started above"
         results["memory_mb"] = {"rasa_server": rss_mb(rasa.process.pid), "action_server": rss_mb(action.process.pid)}
         rasa.stop()
         # The same long conversation with sessions never rolled over, as stock Rasa keeps them.

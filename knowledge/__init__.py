@@ -81,7 +81,8 @@ def _read_yaml(path: Path) -> Any:
 
 @cache
 def documents() -> dict[str, dict[str, str]]:
-    return _read_yaml(HERE / "documents.yml")
+    loaded: dict[str, dict[str, str]] = _read_yaml(HERE / "documents.yml")
+    return loaded
 
 
 def _topic_from(path: Path) -> Topic:
@@ -150,7 +151,8 @@ def council(council_id: str) -> Council:
 
 @cache
 def out_of_scope() -> dict[str, dict[str, Any]]:
-    return _read_yaml(HERE / "out_of_scope.yml")
+    loaded: dict[str, dict[str, Any]] = _read_yaml(HERE / "out_of_scope.yml")
+    return loaded
 
 
 @cache

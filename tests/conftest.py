@@ -125,7 +125,9 @@ def demo_codes(url: str) -> Any:
     from bot.store.db import sessions
 
     with sessions(url).begin() as session:
-        return demo.codes(session, demo.find_demo(session))
+        found = demo.find_demo(session)
+        assert found is not None, f"no demo school in the store at {url}"
+        return demo.codes(session, found)
 
 
 @pytest.fixture(scope="session")

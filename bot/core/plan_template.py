@@ -182,10 +182,6 @@ class Reading:
         return self.problem is None
 
 
-def section_title(step: Step, name: str) -> str:
-    return SECTIONS[step.section - 1].format(name=name)
-
-
 def question(step: Step, name: str, target: int = 1, outcome: str = "") -> str:
     return step.question.format(name=name, target=target, outcome=outcome)
 

@@ -47,7 +47,6 @@ YES = re.compile(
 NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
 
 PLAN_STEPS_BEFORE = [step for step in STEPS if not step.is_target_step and step.section < 12]
-TARGET_STEPS = [step for step in STEPS if step.is_target_step]
 PLAN_STEPS_AFTER = [step for step in STEPS if not step.is_target_step and step.section > 12]
 WORDS_FOR = {
     "level_of_need": ("level", "level of need"),
@@ -368,8 +367,8 @@ class Walk:
         reading = interpret(
             step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None
         )
-        if not reading.ok:
-            turn.say.append(reading.problem)  # type: ignore[arg-type]
+        if reading.problem is not None:  # not ``reading.ok``
+            turn.say.append(reading.problem)
             return self.ask(state, name, values, turn)
         if reading.confirm:
             state["pending"] = {
@@ -473,7 +472,8 @@ class Walk:
             state["choices"][step_id] = value
         if step_id.endswith(".more"):
             if value == "yes":
-                key = self.template.counts[step.group]  # type: ignore[index]
+                assert step.group is not None, "a step asking for another of something is in a repeated group"
+                key = self.template.counts[step.group]
                 state[key] = count_of(state, key) + 1
         elif not step.stored:
             pass

@@ -38,12 +38,19 @@ CHOICE_TITLES = {
 
 
 class HasProvision(Protocol):
-    """Anything that records provision: a plan's target, a review's target, an evidence summary's row."""
+    """Anything that records provision: a plan's target, a review's target, an evidence summary's row.
 
-    provision_who: str | None
-    provision_what: str | None
-    provision_when: str | None
-    provision_how_often: str | None
+    The parts are only read, so they are declared read-only, which the summary's frozen dataclasses also satisfy.
+    """
+
+    @property
+    def provision_who(self) -> str | None: ...
+    @property
+    def provision_what(self) -> str | None: ...
+    @property
+    def provision_when(self) -> str | None: ...
+    @property
+    def provision_how_often(self) -> str | None: ...
 
 
 def provision_parts(item: HasProvision) -> list[str]:

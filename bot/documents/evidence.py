@@ -19,8 +19,8 @@ from typing import Any
 
 import knowledge
 from bot.core import dates
-from bot.core.wording import provision_line
-from bot.documents.plan import AREAS, TEMPLATES, plain, plan_pdf, provision_parts
+from bot.core.wording import provision_line, provision_parts
+from bot.documents.plan import AREAS, TEMPLATES, plain
 from bot.store.evidence import Counts, Cycle, HeldReview, History, PlannedTarget
 
 TITLE = "Graduated approach: evidence for an EHC needs assessment request"
@@ -161,8 +161,3 @@ def evidence_html(
 ) -> str:
     """The whole evidence summary as one HTML page."""
     return TEMPLATES.get_template("evidence.html.j2").render(evidence_values(history, council, help_lines, today))
-
-
-def evidence_pdf(html: str) -> bytes:
-    """The same summary as PDF."""
-    return plan_pdf(html)

@@ -15,8 +15,9 @@ from typing import Any
 
 import jinja2
 
-from bot.core import dates
-from bot.store.models import AreaOfNeed, SupportPlan
+from bot.core import dates, wording
+from bot.core.vocabulary import AreaOfNeed
+from bot.store.models import SupportPlan
 
 AREAS = (
     (AreaOfNeed.cognition_learning, "Cognition and Learning"),
@@ -74,12 +75,6 @@ def plain(value: Any) -> str:
     return str(getattr(value, "value", value))
 
 
-def provision_parts(item: Any) -> list[str]:
-    """Who, what, when and how often, those recorded, for a table cell that shows one to a line."""
-    parts = (item.provision_who, item.provision_what, item.provision_when, item.provision_how_often)
-    return [plain(part) for part in parts if part]
-
-
 def plan_values(
     plan: SupportPlan, school: str, class_teacher: str | None, council_name: str, help_lines: list[str]
 ) -> dict[str, Any]:
@@ -103,7 +98,7 @@ def plan_values(
             {
                 "position": target.position,
                 "difficulty": plain(target.difficulty),
-                "provision": provision_parts(target),
+                "provision": wording.provision_parts(target),
                 "outcome": plain(target.outcome),
                 "progress": PROGRESS.get(plain(target.progress), ""),
                 "progress_notes": plain(target.progress_notes),
@@ -121,10 +116,3 @@ def plan_html(
     return TEMPLATES.get_template("plan.html.j2").render(
         plan_values(plan, school, class_teacher, council_name, help_lines)
     )
-
-
-def plan_pdf(html: str) -> bytes:
-    """The same page as PDF."""
-    from weasyprint import HTML
-
-    return HTML(string=html).write_pdf()

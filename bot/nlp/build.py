@@ -15,10 +15,13 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import spacy
 import yaml
+
+if TYPE_CHECKING:
+    from spacy.pipeline import EntityRuler
 
 HERE = Path(__file__).resolve().parent
 PATTERNS_FILE = HERE / "patterns.yml"
@@ -59,9 +62,13 @@ def build_pipeline() -> spacy.language.Language:
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     # The ruler is added after initialize(): initialising clears its patterns.
     nlp.initialize()
-    ruler = nlp.add_pipe(
-        "entity_ruler",
-        config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
+    # ``add_pipe`` is typed as giving any pipe; "entity_ruler" gives an EntityRuler.
+    ruler = cast(
+        "EntityRuler",
+        nlp.add_pipe(
+            "entity_ruler",
+            config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True},
+        ),
     )
     ruler.add_patterns(load_patterns())
     nlp.meta.update(
@@ -80,7 +87,8 @@ def is_current(output: Path) -> bool:
     meta = output / "meta.json"
     if not meta.exists():
         return False
-    return json.loads(meta.read_text()).get("sources_digest") == sources_digest()
+    built_from: str | None = json.loads(meta.read_text()).get("sources_digest")
+    return built_from == sources_digest()
 
 
 def main(argv: list[str]) -> int:

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from bot import settings
 from bot.core import dates
+from bot.core.vocabulary import StaffRole
 from bot.store import demo, document_links, migrate
 from bot.store.access import ADMIN, Person, Viewer, audit
 from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.db import sessions
-from bot.store.models import AuditEvent, Parent, Pupil, School, Staff, StaffRole
+from bot.store.models import AuditEvent, Parent, Pupil, School, Staff
 
 
 class AdminError(Exception):
@@ -30,7 +31,7 @@ class AdminError(Exception):
 
 
 def _school(session: Session, name: str) -> School:
-    school = session.execute(select(School).where(School.name == name)).scalar_one_or_none()
+    school: School | None = session.execute(select(School).where(School.name == name)).scalar_one_or_none()
     if school is None:
         known = session.execute(select(School.name).order_by(School.name)).scalars().all()
         raise AdminError(f"There is no school called {name!r}. Known schools: {', '.join(known) or 'none yet'}.")
@@ -44,7 +45,9 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         pass
-    parsed = dateparser.parse(text, languages=["en"], settings={"DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first"})
+    parsed: dt.datetime | None = dateparser.parse(
+        text, languages=["en"], settings={"DATE_ORDER": "DMY", "PREFER_DAY_OF_MONTH": "first"}
+    )
     if parsed is None:
         raise AdminError(f"I couldn't read {text!r} as a date. Try 2017-03-14 or '14 March 2017'.")
     return parsed.date()

@@ -67,7 +67,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def make_bot(token: str, api_url: str | None = None) -> ExtBot:
+def make_bot(token: str, api_url: str | None = None) -> ExtBot[int]:
     """The Telegram app's kind of bot; imported only when a token is set, so the admin command stays quick."""
     from bot.telegram import sending
 
@@ -109,7 +109,7 @@ class Schedule:
                 reminders.release(session, reminder_id)
 
     @staticmethod
-    async def _open(bot: ExtBot) -> bool:
+    async def _open(bot: ExtBot[int]) -> bool:
         """Start the bot's HTTP client and check the Bot API answers; if it does not, nothing is claimed."""
         try:
             await bot.initialize()
@@ -119,14 +119,14 @@ class Schedule:
         return True
 
     @staticmethod
-    async def _close(bot: ExtBot) -> None:
+    async def _close(bot: ExtBot[int]) -> None:
         """Close the bot's HTTP client, so no connection is held open between rounds."""
         try:
             await bot.shutdown()
         except Exception as problem:
             logger.debug("Closing the Telegram bot failed (%s).", type(problem).__name__)
 
-    async def _send(self, bot: ExtBot, due: reminders.Due) -> bool:
+    async def _send(self, bot: ExtBot[int], due: reminders.Due) -> bool:
         """Send one reminder, in as many messages as it needs; whether all of them went.
 
         A "429 retry after" is waited out and tried again by the bot's rate
@@ -158,7 +158,7 @@ class Schedule:
         finally:
             await self._close(self.bot)
 
-    async def _deliver_batches(self, bot: ExtBot) -> tuple[int, int]:
+    async def _deliver_batches(self, bot: ExtBot[int]) -> tuple[int, int]:
         """Claim and send Telegram reminders, batch after batch, until none are left or a send fails."""
         sent = failed = 0
         while not self.stop.is_set():

@@ -35,7 +35,7 @@ class Service:
     command: list[str]
     health_url: str | None  # None: a worker with no port, healthy while it runs
     log_path: Path
-    process: subprocess.Popen | None = None
+    process: subprocess.Popen[bytes] | None = None
 
     def start(self, env: dict[str, str]) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +55,8 @@ class Service:
             return self.process is not None and self.process.poll() is None
         try:
             with urllib.request.urlopen(self.health_url, timeout=2) as response:
-                return response.status == 200
+                status: int = response.status
+                return status == 200
         except (urllib.error.URLError, OSError):
             return False
 

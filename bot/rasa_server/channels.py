@@ -120,7 +120,7 @@ class RestChannel(RestInput):
         return self.name()
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        rest = super().blueprint(guarded(on_new_message))
+        rest: Blueprint = super().blueprint(guarded(on_new_message))
         watch_failures(rest)
 
         @rest.middleware("request")
@@ -164,7 +164,7 @@ class TelegramBridgeInput(RestInput):
         return bool(self.secret) and hmac.compare_digest(given.encode(), self.secret.encode())
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        bridge = super().blueprint(guarded(on_new_message))
+        bridge: Blueprint = super().blueprint(guarded(on_new_message))
         watch_failures(bridge)
 
         @bridge.middleware("request")

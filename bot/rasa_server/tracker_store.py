@@ -114,6 +114,8 @@ def _sqlite_write_ahead(connection: Any, _record: Any) -> None:
 class SessionTrackerStore(SQLTrackerStore):
     """Rasa's SQL tracker store, with long sessions rolled over and outages waited out."""
 
+    engine: sa.engine.Engine  # Rasa's engine, replaced in ``__init__``
+
     def __init__(
         self,
         *args: Any,
@@ -251,5 +253,5 @@ def expose_failures(agent: Any) -> None:
     """Take Rasa's fail-safe wrapper off the agent's tracker store, so failures reach the channels."""
     for holder in (agent, getattr(agent, "processor", None)):
         store = getattr(holder, "tracker_store", None)
-        if isinstance(store, FailSafeTrackerStore):
+        if holder is not None and isinstance(store, FailSafeTrackerStore):
             holder.tracker_store = store._tracker_store

@@ -45,14 +45,14 @@ class WebChatInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = guarded(on_new_message)
-        blueprint = super().blueprint(on_new_message)
+        blueprint: Blueprint = super().blueprint(on_new_message)
         watch_failures(blueprint)
         sio = self.sio
         namespace = self.namespace
 
         # Registering an event again replaces Rasa's handler for it.
         @sio.on("session_request", namespace=namespace)
-        async def session_request(sid: str, data: dict | None = None) -> None:
+        async def session_request(sid: str, data: dict[str, Any] | None = None) -> None:
             asked = data.get("session_id") if isinstance(data, dict) else None
             session_id = asked if isinstance(asked, str) and SESSION_ID.fullmatch(asked) else uuid.uuid4().hex
             kept = await sio.get_session(sid, namespace=namespace)

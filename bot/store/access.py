@@ -169,7 +169,7 @@ def may_see_pupil(session: Session, person: Person | None, pupil_id: int) -> boo
 def authorise_read(session: Session, viewer: Viewer, pupil_id: int, action: str) -> Pupil | None:
     """The pupil if the viewer may see them, else None; the read or the refusal is audited."""
     condition = visible_pupils(viewer.person)
-    pupil = None
+    pupil: Pupil | None = None
     if condition is not None:
         pupil = session.execute(select(Pupil).where(and_(Pupil.id == pupil_id, condition))).scalar_one_or_none()
     if pupil is None:
@@ -186,7 +186,7 @@ def authorise_change(session: Session, viewer: Viewer, pupil_id: int, action: st
     caller, with what changed.
     """
     person = viewer.person
-    pupil = session.get(Pupil, pupil_id)
+    pupil: Pupil | None = session.get(Pupil, pupil_id)
     if person is None or person.kind != PersonKind.staff.value or pupil is None or pupil.school_id != person.school_id:
         refuse(session, viewer, action, "plans are recorded by staff of the pupil's school")
         raise NotAllowed(action)

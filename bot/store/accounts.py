@@ -79,11 +79,12 @@ def issue_parent_code(session: Session, parent_id: int, pupil_id: int, now: dt.d
 
 
 def _recent_wrong_codes(session: Session, digest: str, now: dt.datetime) -> int:
-    return session.execute(
+    count: int = session.execute(
         select(func.count(CodeAttempt.id)).where(
             CodeAttempt.identity_digest == digest, CodeAttempt.attempted_at > now - THROTTLE_WINDOW
         )
     ).scalar_one()
+    return count
 
 
 def tries_left(session: Session, channel: str, external_id: str, now: dt.datetime | None = None) -> int:

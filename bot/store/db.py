@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -20,13 +21,15 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False})
 
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(connection, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+            """Foreign keys and write-ahead logging on each new connection (a DBAPI connection and a pool record)."""
             cursor = connection.cursor()
             cursor.execute("PRAGMA foreign_keys = ON")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.close()
 
+        # ``event.listen`` rather than the ``listens_for`` decorator, which has no type information.
+        event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, future=True, pool_pre_ping=True)
 

@@ -95,7 +95,7 @@ def find_demo(session: Session) -> DemoSchool | None:
     child = session.execute(
         select(Pupil).where(Pupil.school_id == school.id, Pupil.first_name == "Amy", Pupil.last_name == "Carter")
     ).scalar_one()
-    return DemoSchool(school.id, senco.id, parent.id, child.id, other.id, other_senco.id)  # type: ignore[union-attr]
+    return DemoSchool(school.id, senco.id, parent.id, child.id, other.id, other_senco.id)
 
 
 def seed(session: Session, council: str = "norfolk", today: dt.date | None = None) -> DemoSchool:

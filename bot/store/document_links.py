@@ -50,11 +50,12 @@ def issue_link(session: Session, viewer: Viewer, plan_id: int, now: dt.datetime 
 def _new_link(session: Session, viewer: Viewer, now: dt.datetime | None, **opens: object) -> str:
     token = secrets.token_urlsafe(32)
     person = viewer.person
+    assert person is not None, "a link is issued only after the viewer's access was checked"
     session.add(
         DocumentLink(
             token_digest=_digest(token),
             actor_kind=person.kind,
-            actor_id=person.id,  # type: ignore[union-attr]
+            actor_id=person.id,
             channel=viewer.channel,
             expires_at=(now or utcnow()) + LINK_LIFETIME,
             **opens,
@@ -92,7 +93,7 @@ def _open_evidence(session: Session, link: DocumentLink) -> History | None:
         )
         return None
     audit(session, channel="web", actor=holder, action="open_evidence_document", allowed=True, pupil_id=link.pupil_id)
-    return build_history(session, session.get(Pupil, link.pupil_id))  # type: ignore[arg-type]
+    return build_history(session, session.get(Pupil, link.pupil_id))
 
 
 def open_link(session: Session, token: str, now: dt.datetime | None = None) -> SupportPlan | History | None:
@@ -115,7 +116,7 @@ def open_link(session: Session, token: str, now: dt.datetime | None = None) -> S
         return None
     if link.kind == "evidence":
         return _open_evidence(session, link)
-    plan = session.execute(
+    plan: SupportPlan = session.execute(
         select(SupportPlan)
         .where(SupportPlan.id == link.plan_id)
         .options(selectinload(SupportPlan.targets), selectinload(SupportPlan.pupil))

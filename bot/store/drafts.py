@@ -10,6 +10,7 @@ may record plans (``bot.store.access``).
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,8 @@ PLAN_FIELDS = (
     "review_date",
 )
 TARGET_FIELDS = ("difficulty", "provision_who", "provision_what", "provision_when", "provision_how_often", "outcome")
-ENUMS = {"level_of_need": LevelOfNeed, "main_area_of_need": AreaOfNeed}
-DATES = {"cluster_funding_requested_on", "agreed_on", "review_date"}
+ENUMS: dict[str, type[enum.Enum]] = {"level_of_need": LevelOfNeed, "main_area_of_need": AreaOfNeed}
+DATES = frozenset({"cluster_funding_requested_on", "agreed_on", "review_date"})
 
 
 @dataclass
@@ -115,6 +116,7 @@ def open_draft(session: Session, viewer: Viewer, pupil_id: int) -> Draft:
     ).scalar_one_or_none()
     current = latest if latest is not None and latest.status == PlanStatus.agreed else None
     version = (latest.version if latest else 0) + 1
+    assert viewer.person is not None, "authorise_change lets only staff through"
     plan = SupportPlan(
         pupil_id=pupil_id,
         version=version,
@@ -202,7 +204,7 @@ ANSWERS = AnswerSheet(
 
 def _editable(session: Session, viewer: Viewer, plan_id: int, action: str) -> SupportPlan:
     """A draft the viewer may change (``NotAllowed``, audited, if not)."""
-    plan = session.get(SupportPlan, plan_id)
+    plan: SupportPlan | None = session.get(SupportPlan, plan_id)
     if plan is None or plan.status != PlanStatus.draft:
         raise NotAllowed(action)
     authorise_change(session, viewer, plan.pupil_id, action)
@@ -262,7 +264,7 @@ def save_state(session: Session, viewer: Viewer, plan_id: int, state: dict[str, 
 
 def load_plan(session: Session, viewer: Viewer, plan_id: int) -> SupportPlan:
     """A plan with its targets, for staff of the pupil's school (the read is audited)."""
-    plan = session.execute(
+    plan: SupportPlan | None = session.execute(
         select(SupportPlan).where(SupportPlan.id == plan_id).options(selectinload(SupportPlan.targets))
     ).scalar_one_or_none()
     if plan is None:

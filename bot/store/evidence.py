@@ -306,11 +306,14 @@ def split_list(text: str | None) -> list[str]:
 
 
 def _held_day(review: Review) -> dt.date:
-    return review.held_on or review.scheduled_for
+    day: dt.date = review.held_on or review.scheduled_for
+    return day
 
 
-def _value(choice: object) -> str | None:
-    return getattr(choice, "value", choice)  # type: ignore[return-value]
+def _value(choice: str | None) -> str | None:
+    """A choice column's value as plain text: the enum member's value, or the text or None as stored."""
+    value: str | None = getattr(choice, "value", choice)
+    return value
 
 
 def _details(pupil: Pupil) -> PupilDetails:

@@ -24,7 +24,9 @@ def head() -> str:
     """The newest revision: what ``upgrade`` brings a database to."""
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    current = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert current is not None, "the migrations have a head"
+    return current
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:

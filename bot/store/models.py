@@ -8,6 +8,7 @@ identities are stored only as keyed digests, never as raw channel ids.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -26,18 +27,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import declarative_base, relationship
 
-from bot.core.vocabulary import (
-    AreaOfNeed,
-    LevelOfNeed,
-    NextStep,
-    PlanStatus,
-    ReviewDecision,
-    ReviewStatus,
-    StaffRole,
-    TargetProgress,
-)
+# Re-exported (the ``X as X`` form) for the store's modules, which take the enums from here with the tables.
+from bot.core.vocabulary import AreaOfNeed as AreaOfNeed
+from bot.core.vocabulary import LevelOfNeed as LevelOfNeed
+from bot.core.vocabulary import NextStep as NextStep
+from bot.core.vocabulary import PlanStatus as PlanStatus
+from bot.core.vocabulary import ReviewDecision as ReviewDecision
+from bot.core.vocabulary import ReviewStatus as ReviewStatus
+from bot.core.vocabulary import StaffRole as StaffRole
+from bot.core.vocabulary import TargetProgress as TargetProgress
 
-Base = declarative_base()
+# SQLAlchemy 1.4 has no type information, so the declarative base (and every column of the tables) is Any.
+Base: Any = declarative_base()
 
 
 def utcnow() -> dt.datetime:
@@ -220,7 +221,7 @@ class DocumentLink(Base):
     expires_at = Column(DateTime, nullable=False)
 
 
-def _review_status(context) -> ReviewStatus:  # type: ignore[no-untyped-def]
+def _review_status(context: Any) -> ReviewStatus:
     """A review written with the date it was held is held; otherwise it is booked."""
     return ReviewStatus.held if context.get_current_parameters().get("held_on") else ReviewStatus.booked
 

@@ -109,13 +109,14 @@ def find_pupil(
 
 def current_plan(session: Session, pupil_id: int) -> SupportPlan | None:
     """The latest agreed version of the pupil's plan."""
-    return session.execute(
+    plan: SupportPlan | None = session.execute(
         select(SupportPlan)
         .where(SupportPlan.pupil_id == pupil_id, SupportPlan.status == PlanStatus.agreed)
         .order_by(SupportPlan.version.desc())
         .options(selectinload(SupportPlan.targets))
         .limit(1)
     ).scalar_one_or_none()
+    return plan
 
 
 def _timing_for(session: Session, pupil_id: int, today: dt.date) -> Timing:
@@ -209,16 +210,18 @@ def agenda(
         timing = review_timing(
             row.agreed_on, [row.last_held] if row.last_held else [], [row.next_booked] if row.next_booked else [], today
         )
-        if timing.overdue:
-            overdue.append((timing.next_booked, row.id))  # type: ignore[arg-type]
+        # ``overdue`` is only true when a review is booked, and ``long_gap`` is looked at only when one is
+        # (not ``none_booked``), so the ``next_booked`` checks below never change the outcome.
+        if timing.overdue and timing.next_booked is not None:
+            overdue.append((timing.next_booked, row.id))
         elif timing.next_booked and timing.next_booked <= horizon:
             due.append((timing.next_booked, row.id))
         if row.has_plan is not None:
             start = timing.last_held or row.agreed_on or today
             if timing.none_booked:
                 none_booked.append((start, row.id))
-            elif timing.long_gap:
-                long_gap.append((timing.next_booked, row.id, start))  # type: ignore[arg-type]
+            elif timing.long_gap and timing.next_booked is not None:
+                long_gap.append((timing.next_booked, row.id, start))
     result = Agenda(
         days=days,
         due_total=len(due),

@@ -24,7 +24,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import String, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.expression import ColumnElement, Insert, Select
 from sqlalchemy.types import DateTime
 
 from bot.core import dates
@@ -51,7 +53,7 @@ class Due:
     address: str | None = None  # the chat to push to, for channels that can send first
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
+def _insert(session: Session) -> Insert:
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(Reminder.__table__)
@@ -109,7 +111,7 @@ def sweep(
     return max(0, session.execute(statement).rowcount or 0)
 
 
-def _free(now: dt.datetime):  # type: ignore[no-untyped-def]
+def _free(now: dt.datetime) -> ColumnElement:
     """Not delivered, and held by nobody (or by a claim old enough to be taken over)."""
     return and_(
         Reminder.delivered_at.is_(None),
@@ -117,7 +119,7 @@ def _free(now: dt.datetime):  # type: ignore[no-untyped-def]
     )
 
 
-def _deliverable(now: dt.datetime):  # type: ignore[no-untyped-def]
+def _deliverable(now: dt.datetime) -> Select:
     return (
         select(
             Reminder.id,
@@ -144,10 +146,11 @@ def _take(session: Session, reminder_id: int, now: dt.datetime, **values: object
         .values(claimed_at=now, **values)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    rowcount: int = result.rowcount
+    return rowcount == 1
 
 
-def _due(row, address: str | None = None) -> Due:  # type: ignore[no-untyped-def]
+def _due(row: Row, address: str | None = None) -> Due:
     return Due(
         reminder_id=row.id,
         staff_id=row.staff_id,
@@ -255,7 +258,8 @@ def pending_count(session: Session, school_id: int | None = None) -> int:
     query = select(func.count(Reminder.id)).where(Reminder.delivered_at.is_(None))
     if school_id is not None:
         query = query.join(Staff, Staff.id == Reminder.staff_id).where(Staff.school_id == school_id)
-    return session.execute(query).scalar_one()
+    count: int = session.execute(query).scalar_one()
+    return count
 
 
 def on_visit(session: Session, person: Person | None, channel: str) -> list[Due]:

@@ -15,6 +15,7 @@ next step to the plan, and books the next review.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -61,8 +62,8 @@ TARGET_FIELDS = {
     ),
     "new": ("difficulty", "outcome", "provision_who", "provision_what", "provision_when", "provision_how_often"),
 }
-ENUMS = {"decision": ReviewDecision, "achieved": TargetProgress, "next_step": NextStep}
-DATES = {"held_on", "next_review_date"}
+ENUMS: dict[str, type[enum.Enum]] = {"decision": ReviewDecision, "achieved": TargetProgress, "next_step": NextStep}
+DATES = frozenset({"held_on", "next_review_date"})
 
 
 @dataclass
@@ -79,15 +80,17 @@ class ReviewDraft:
 
 
 def _in_progress(session: Session, pupil_id: int) -> Review | None:
-    return session.execute(
+    review: Review | None = session.execute(
         select(Review).where(Review.pupil_id == pupil_id, Review.status == ReviewStatus.in_progress)
     ).scalar_one_or_none()
+    return review
 
 
 def open_review(session: Session, viewer: Viewer, pupil_id: int, today: dt.date | None = None) -> ReviewDraft:
     """The pupil's review in progress, or the next one booked (or a new one for today), now in progress."""
     pupil = authorise_change(session, viewer, pupil_id, "open_review")
-    me = viewer.person.id  # type: ignore[union-attr]
+    assert viewer.person is not None, "authorise_change lets only staff through"
+    me = viewer.person.id
     existing = _in_progress(session, pupil_id)
     if existing is not None:
         audit(
@@ -143,7 +146,7 @@ def open_review(session: Session, viewer: Viewer, pupil_id: int, today: dt.date 
 
 
 def _editable(session: Session, viewer: Viewer, review_id: int, action: str) -> Review:
-    review = session.execute(
+    review: Review | None = session.execute(
         select(Review).where(Review.id == review_id).options(selectinload(Review.targets), selectinload(Review.pupil))
     ).scalar_one_or_none()
     if review is None or review.status != ReviewStatus.in_progress:
@@ -242,30 +245,33 @@ def save_state(session: Session, viewer: Viewer, review_id: int, state: dict[str
 
 def open_review_for_notes(session: Session, viewer: Viewer, review_id: int | None = None) -> Review | None:
     """The review a quick note belongs to: the one open in this conversation, else this person's latest in progress."""
-    if not viewer.is_staff:
+    person = viewer.person
+    if person is None or not viewer.is_staff:
         return None
     if review_id is not None:
         try:
             return _editable(session, viewer, review_id, "note_review")
         except NotAllowed:
             pass
-    return session.execute(
+    latest: Review | None = session.execute(
         select(Review)
         .join(Pupil, Pupil.id == Review.pupil_id)
         .where(
             Review.status == ReviewStatus.in_progress,
-            Pupil.school_id == viewer.person.school_id,  # type: ignore[union-attr]
-            Review.updated_by_staff_id == viewer.person.id,
-        )  # type: ignore[union-attr]
+            Pupil.school_id == person.school_id,
+            Review.updated_by_staff_id == person.id,
+        )
         .order_by(Review.updated_at.desc())
         .limit(1)
     ).scalar_one_or_none()
+    return latest
 
 
 def add_note(session: Session, viewer: Viewer, review_id: int, text: str) -> ReviewNote:
     """Attach a quick note to a review in progress."""
     review = _editable(session, viewer, review_id, "note_review")
-    note = ReviewNote(review_id=review.id, staff_id=viewer.person.id, channel=viewer.channel, text=text)  # type: ignore[union-attr]
+    assert viewer.person is not None, "_editable lets only staff through"
+    note = ReviewNote(review_id=review.id, staff_id=viewer.person.id, channel=viewer.channel, text=text)
     session.add(note)
     audit(
         session,

@@ -39,7 +39,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import httpx
@@ -69,6 +69,10 @@ from bot.telegram import sending
 from bot.telegram.sending import split_text
 
 logger = logging.getLogger("sen-support.telegram")
+
+# Any python-telegram-bot application: the one ``build_application`` makes has a rate-limited bot, while a
+# handler's ``context.application`` is typed with the default context types; the functions here take either.
+AnyApplication: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
 # The Rasa server's Telegram bridge channel (see bot/rasa_server/channels.py).
 BRIDGE_PATH = "/webhooks/telegram/webhook"
@@ -256,7 +260,8 @@ class ButtonKeys:
 
     def payload_for(self, chat_id: int, data: str) -> str | None:
         if data.startswith(KEY_PREFIX):
-            return self._keys.get(chat_id, {}).get(data)
+            keys = self._keys.get(chat_id)
+            return keys.get(data) if keys is not None else None
         return data or None
 
 
@@ -356,15 +361,16 @@ class BotState:
 STATE_KEY = "sen"
 
 
-def state_of(application: Application) -> BotState:
-    return application.bot_data[STATE_KEY]
+def state_of(application: AnyApplication) -> BotState:
+    state: BotState = application.bot_data[STATE_KEY]
+    return state
 
 
 # Sending -------------------------------------------------------------------------
 
 
 async def send(
-    application: Application, chat_id: int, text: str, buttons: Sequence[dict[str, Any]] | None = None
+    application: AnyApplication, chat_id: int, text: str, buttons: Sequence[dict[str, Any]] | None = None
 ) -> list[Message]:
     """Send ``text`` to a chat as plain text, split to Telegram's limit, ``buttons`` as an inline keyboard.
 
@@ -378,7 +384,7 @@ async def send(
     return await sending.send_text(application.bot, chat_id, text or "", markup)
 
 
-async def send_reply(application: Application, chat_id: int, reply: dict[str, Any]) -> None:
+async def send_reply(application: AnyApplication, chat_id: int, reply: dict[str, Any]) -> None:
     """One of the Rasa server's replies: text and buttons, an image or attachment as its link."""
     text = reply.get("text") or ""
     custom = reply.get("custom")
@@ -392,7 +398,7 @@ async def send_reply(application: Application, chat_id: int, reply: dict[str, An
         await send(application, chat_id, text, buttons)
 
 
-async def forward(application: Application, chat_id: int, user_id: int, text: str) -> None:
+async def forward(application: AnyApplication, chat_id: int, user_id: int, text: str) -> None:
     """Send the user's message to the Rasa server and its replies back to the chat."""
     state = state_of(application)
     async with state.lock_for(chat_id):
@@ -425,33 +431,47 @@ async def in_private(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool
     return False
 
 
+def _chat_id(update: Update) -> int:
+    """The id of the update's chat, for an update that ``in_private`` let through."""
+    chat = update.effective_chat
+    assert chat is not None, "in_private lets through only updates in a chat"
+    return chat.id
+
+
+def _user_id(update: Update) -> int:
+    """The id of the user who sent the update, for an update that ``in_private`` let through."""
+    user = update.effective_user
+    assert user is not None, "messages and button presses in a private chat come from a user"
+    return user.id
+
+
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet and explain; the button asks the assistant what it can do."""
     if await in_private(update, context):
-        await send(context.application, update.effective_chat.id, START_TEXT, START_BUTTONS)
+        await send(context.application, _chat_id(update), START_TEXT, START_BUTTONS)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What the assistant does, and how to link an account."""
     if await in_private(update, context):
-        await send(context.application, update.effective_chat.id, HELP_TEXT)
+        await send(context.application, _chat_id(update), HELP_TEXT)
 
 
 async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What is kept and what is not, how to unlink, and whom to ask."""
     if await in_private(update, context):
         contact = state_of(context.application).config.privacy_contact or default_privacy_contact()
-        await send(context.application, update.effective_chat.id, PRIVACY_TEXT.format(contact=contact))
+        await send(context.application, _chat_id(update), PRIVACY_TEXT.format(contact=contact))
 
 
 async def allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """The per-user rate limit: warn once when it is reached, then stay quiet until it refills."""
-    decision = state_of(context.application).limiter.check(update.effective_user.id)
+    decision = state_of(context.application).limiter.check(_user_id(update))
     if decision == "warn":
         if update.callback_query:
             await update.callback_query.answer(SLOW_DOWN)
         else:
-            await send(context.application, update.effective_chat.id, SLOW_DOWN)
+            await send(context.application, _chat_id(update), SLOW_DOWN)
     elif decision == "drop" and update.callback_query:
         await update.callback_query.answer()
     return decision == "ok"
@@ -461,19 +481,21 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """A typed message: forwarded to the assistant."""
     if not await in_private(update, context) or not await allowed(update, context):
         return
-    await forward(context.application, update.effective_chat.id, update.effective_user.id, update.message.text)
+    message = update.message
+    assert message is not None and message.text is not None, "the handler's filters let through only text messages"
+    await forward(context.application, _chat_id(update), _user_id(update), message.text)
 
 
 async def other_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Photos, stickers, voice notes and the like: only text is understood."""
     if await in_private(update, context):
-        await send(context.application, update.effective_chat.id, TEXT_ONLY)
+        await send(context.application, _chat_id(update), TEXT_ONLY)
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A command other than /start, /help and /privacy."""
     if await in_private(update, context):
-        await send(context.application, update.effective_chat.id, UNKNOWN_COMMAND)
+        await send(context.application, _chat_id(update), UNKNOWN_COMMAND)
 
 
 async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -481,7 +503,8 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     query = update.callback_query
     if not await in_private(update, context):
         return
-    chat_id = update.effective_chat.id
+    assert query is not None, "CallbackQueryHandler passes only button presses"
+    chat_id = _chat_id(update)
     payload = state_of(context.application).keys.payload_for(chat_id, query.data or "")
     if payload is None:
         await query.answer(EXPIRED_BUTTON, show_alert=True)
@@ -495,12 +518,12 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             await query.edit_message_reply_markup(reply_markup=None)
     if title:
         await send(context.application, chat_id, CHOSEN.format(title=title))
-    await forward(context.application, chat_id, update.effective_user.id, payload)
+    await forward(context.application, chat_id, _user_id(update), payload)
 
 
 def _button_title(message: Any, data: str) -> str:
-    markup = getattr(message, "reply_markup", None) if isinstance(message, Message) else None
-    for row in getattr(markup, "inline_keyboard", ()):
+    markup = message.reply_markup if isinstance(message, Message) else None
+    for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
             if button.callback_data == data:
                 return button.text
@@ -518,7 +541,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 # Life cycle ------------------------------------------------------------------------
 
 
-async def post_init(application: Application) -> None:
+async def post_init(application: AnyApplication) -> None:
     """Open the connection pool to the Rasa server and list the commands in Telegram's menu.
 
     Background tasks that send messages on their own (with ``send``) start here.
@@ -536,7 +559,7 @@ async def post_init(application: Application) -> None:
     )
 
 
-async def post_shutdown(application: Application) -> None:
+async def post_shutdown(application: AnyApplication) -> None:
     """Close the connection pool to the Rasa server."""
     state = state_of(application)
     if state.http is not None:
@@ -544,7 +567,7 @@ async def post_shutdown(application: Application) -> None:
         state.http = None
 
 
-def build_application(config: Config) -> Application:
+def build_application(config: Config) -> AnyApplication:
     """The app's handlers on a bot whose outgoing calls are paced to Telegram's flood limits."""
     builder = (
         ApplicationBuilder()
@@ -571,7 +594,7 @@ def build_application(config: Config) -> Application:
     return application
 
 
-def http_app(application: Application) -> web.Application:
+def http_app(application: AnyApplication) -> web.Application:
     """The app's own HTTP server: ``/health``, and in webhook mode Telegram's posts."""
     state = state_of(application)
     config = state.config
@@ -630,6 +653,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
     runner = web.AppRunner(http_app(application), access_log=None)
     await application.initialize()  # getMe: a wrong token fails here
     try:
+        assert application.post_init is not None, "build_application sets it"
         await application.post_init(application)
         await wait_for_rasa(state, stop)
         await runner.setup()
@@ -639,6 +663,7 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
                 config.webhook_url, secret_token=config.webhook_secret, allowed_updates=ALLOWED_UPDATES
             )
         else:
+            assert application.updater is not None, "without a webhook the application keeps its updater"
             await application.updater.start_polling(allowed_updates=ALLOWED_UPDATES)
         await application.start()
         state.ready = True
@@ -653,7 +678,8 @@ async def serve(config: Config, stop: asyncio.Event) -> None:
         if runner.server is not None:
             await runner.cleanup()
         await application.shutdown()
-        await application.post_shutdown(application)
+        if application.post_shutdown is not None:  # build_application sets it
+            await application.post_shutdown(application)
 
 
 async def run_until_signalled(config: Config) -> None:

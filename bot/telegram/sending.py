@@ -50,7 +50,7 @@ def base_file_url(api_url: str) -> str:
     return f"{api_url.rstrip('/')}/file/bot"
 
 
-def make_bot(token: str | None = None, api_url: str | None = None) -> ExtBot:
+def make_bot(token: str | None = None, api_url: str | None = None) -> ExtBot[int]:
     """A bot paced by ``rate_limiter()``, for sending outside the app (the reminder schedule).
 
     The token and the Bot API's address default to ``TELEGRAM_BOT_TOKEN`` and

@@ -30,7 +30,8 @@ from aiohttp import web
 import knowledge
 from bot import settings
 from bot.documents.evidence import evidence_html
-from bot.documents.plan import plan_html, plan_pdf
+from bot.documents.pdf import pdf_from_html
+from bot.documents.plan import plan_html
 from bot.store import document_links
 from bot.store.db import sessions
 from bot.store.evidence import History
@@ -88,7 +89,7 @@ async def document(request: web.Request) -> web.Response:
     html, opened = rendered
     if kind == "html":
         return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
-    pdf = await asyncio.to_thread(plan_pdf, html)
+    pdf = await asyncio.to_thread(pdf_from_html, html)
     headers = {**SECURITY_HEADERS, "Content-Disposition": f'inline; filename="{FILENAMES[opened]}"'}
     return web.Response(body=pdf, content_type="application/pdf", headers=headers)
 

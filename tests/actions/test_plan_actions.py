@@ -21,9 +21,9 @@ def _pdf_text(html: str) -> str:
 
     from pypdf import PdfReader
 
-    from bot.documents.plan import plan_pdf
+    from bot.documents.pdf import pdf_from_html
 
-    reader = PdfReader(io.BytesIO(plan_pdf(html)))
+    reader = PdfReader(io.BytesIO(pdf_from_html(html)))
     return "".join("".join(page.extract_text().split()) for page in reader.pages)
 
 

@@ -96,7 +96,7 @@ def _new_page(browser: Browser, **options: Any) -> Page:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
     page.on("console", lambda message: message.type == "error" and errors.append(f"console: {message.text}"))
-    page.errors = errors  # type: ignore[attr-defined]
+    page.errors = errors  # type: ignore[attr-defined]  # errors seen by the page, kept on it for the checks below
     return page
 
 
@@ -109,7 +109,7 @@ def page(browser: Browser) -> Iterator[Page]:
 
 def assert_no_problems(page: Page) -> None:
     """Nothing blocked by the page's Content-Security-Policy, no script errors."""
-    problems = page.errors + page.evaluate("window.__problems")  # type: ignore[attr-defined]
+    problems = page.errors + page.evaluate("window.__problems")  # type: ignore[attr-defined]  # set on the page above
     assert problems == []
 
 

@@ -37,7 +37,7 @@ def _lines(process: subprocess.Popen) -> queue.Queue[str]:
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        for line in process.stdout:  # type: ignore[union-attr]
+        for line in process.stdout:  # type: ignore[union-attr]  # started with stdout=PIPE, so never None
             lines.put(line)
 
     threading.Thread(target=pump, daemon=True).start()

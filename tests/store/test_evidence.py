@@ -21,7 +21,8 @@ from sqlalchemy.orm import sessionmaker
 
 import knowledge
 from bot.core import dates
-from bot.documents.evidence import TITLE, evidence_html, evidence_pdf, evidence_values
+from bot.documents.evidence import TITLE, evidence_html, evidence_values
+from bot.documents.pdf import pdf_from_html
 from bot.documents.plan import TEMPLATES
 from bot.ops import admin
 from bot.store import access, demo, document_links, evidence, records
@@ -345,7 +346,7 @@ def test_a_value_missing_from_the_template_stops_the_rendering(summary: tuple[ev
 
 def test_the_pdf_reads_back_with_each_cycle(summary: tuple[evidence.History, str]) -> None:
     history, html = summary
-    reader = PdfReader(io.BytesIO(evidence_pdf(html)))
+    reader = PdfReader(io.BytesIO(pdf_from_html(html)))
     assert len(reader.pages) >= 5, "the summary, each cycle from a new page, and the request"
     text = "".join("".join(page.extract_text().split()) for page in reader.pages)
     expected = [TITLE, "Oscar Bellamy", "About the request", "Norfolk SENDIASS", "Consider an EHC needs assessment"]

@@ -14,7 +14,8 @@ from pypdf import PdfReader
 from sqlalchemy.orm import sessionmaker
 
 from bot.core import dates
-from bot.documents.plan import TEMPLATES, plan_html, plan_pdf, plan_values
+from bot.documents.pdf import pdf_from_html
+from bot.documents.plan import TEMPLATES, plan_html, plan_values
 from bot.store import access, demo, records
 
 
@@ -24,7 +25,7 @@ def _amy(factory: sessionmaker) -> tuple[str, bytes]:
         plan = records.current_plan(session, school.parent_pupil_id)
         plan.strengths = "Loves <b>drawing</b> & animals <script>alert('x')</script>"
         html = plan_html(plan, demo.DEMO_SCHOOL, "Mr Tom Ellery", "Norfolk", ["Norfolk SENDIASS: 01603 704070"])
-    return html, plan_pdf(html)
+    return html, pdf_from_html(html)
 
 
 def test_typed_text_is_shown_as_text_never_markup(factory: sessionmaker) -> None:

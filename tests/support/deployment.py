@@ -41,7 +41,8 @@ def free_block(size: int) -> int:
 def answers(url: str, timeout: float = 2) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status == 200
+            status: int = response.status
+            return status == 200
     except (urllib.error.URLError, OSError):
         return False
 
@@ -50,7 +51,7 @@ def answers(url: str, timeout: float = 2) -> bool:
 class Deployment:
     """A running scaled deployment: its launcher process and where its parts listen."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     state_dir: Path
     public_port: int
     database_url: str
@@ -61,7 +62,8 @@ class Deployment:
         return f"http://127.0.0.1:{self.public_port}"
 
     def state(self) -> dict[str, Any]:
-        return json.loads((self.state_dir / "scaled" / "run.json").read_text())
+        state: dict[str, Any] = json.loads((self.state_dir / "scaled" / "run.json").read_text())
+        return state
 
     def service(self, name: str) -> dict[str, Any]:
         return next(s for s in self.state()["services"] if s["name"] == name)
@@ -71,7 +73,7 @@ class Deployment:
 
     def kill(self, name: str) -> int:
         """Kill a service at once (SIGKILL to its process group), as a crash would; return its pid."""
-        pid = self.service(name)["pid"]
+        pid: int = self.service(name)["pid"]
         os.killpg(pid, signal.SIGKILL)
         return pid
 

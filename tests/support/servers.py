@@ -22,7 +22,8 @@ TRACKER_STORE = "bot.rasa_server.tracker_store.SessionTrackerStore"
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 def start(name: str, command: list[str], health_url: str, log: Path, env: dict[str, str]) -> Service:
@@ -102,4 +103,5 @@ def say(port: int, sender: str, message: str) -> list[dict[str, Any]]:
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
+        replies: list[dict[str, Any]] = json.loads(response.read())
+        return replies
