@@ -53,7 +53,7 @@ class ActionTalkToPerson(Action):
             text=(
                 "I'm an automated assistant, so the best people to talk to are your local "
                 f"SEND information, advice and support service.\n{knowledge.sendiass_contact(place)}\n"
-                f"You can also find local services on {offer['name']}: {offer['url']}. "
+                f"You can also find local services on {offer['name']}: {place.contact('local_offer', 'url')}. "
                 "For your child's day-to-day support, start with the class teacher or the "
                 "school's SENCO."
             )

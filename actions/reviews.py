@@ -294,7 +294,10 @@ def outcome_words(name: str, review: Review, next_booked: Any) -> list[str]:
     if next_booked:
         text += f" The next review is booked for {dates.long_date(next_booked)}."
     elif decision != ReviewDecision.no_longer_needed:
-        text += " No date is booked for the next review yet; reviews should happen at least three times a year."
+        text += (
+            " No date is booked for the next review yet. A review happens on the date agreed in the plan, and "
+            "schools should also meet parents at least three times a year."
+        )
     place = current_council()
     cited = knowledge.topics()[topic]
     return [text, f"Source: {cited.citation()}\n{knowledge.local_help(place)}"]

@@ -19,6 +19,8 @@ TOPICS_DIR = HERE / "topics"
 COUNCILS_DIR = HERE / "councils"
 AUDIENCES = ("parents", "staff", "both")
 INTENT_PREFIX = "ask_"
+CONTACT_FIELDS = ("phone", "email", "url")  # the parts of a council's local_offer or sendiass that are contacts
+UNCONFIRMED = "(please check this on the council's website)"
 
 
 class KnowledgeError(ValueError):
@@ -65,6 +67,15 @@ class Topic:
 
 
 @dataclass(frozen=True)
+class ContactCheck:
+    """Whether a council contact (a phone number, email or web address) has been confirmed, when and against what."""
+
+    confirmed: bool
+    checked: str | None  # the date it was last confirmed, or None if it never has been
+    against: str = ""
+
+
+@dataclass(frozen=True)
 class Council:
     id: str
     name: str
@@ -72,6 +83,17 @@ class Council:
     local_offer: dict[str, str]
     sendiass: dict[str, str]
     sources: tuple[str, ...] = field(default_factory=tuple)
+    checks: dict[str, ContactCheck] = field(default_factory=dict)  # by "sendiass.phone", "local_offer.url", ...
+
+    def confirmed(self, part: str, name: str) -> bool:
+        """Whether a contact, such as ("sendiass", "phone"), has been confirmed against a source."""
+        check = self.checks.get(f"{part}.{name}")
+        return bool(check and check.confirmed)
+
+    def contact(self, part: str, name: str) -> str:
+        """A contact as people are shown it: an unconfirmed one carries a note to check it."""
+        value: str = getattr(self, part)[name]
+        return value if self.confirmed(part, name) else f"{value} {UNCONFIRMED}"
 
 
 def _read_yaml(path: Path) -> Any:
@@ -125,18 +147,44 @@ def topic_for_intent(intent: str | None) -> Topic | None:
     return _topics_by_intent().get(intent or "")
 
 
+def _council_part(path: Path, part: str, raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, ContactCheck]]:
+    """A council's local_offer or sendiass: its plain values, and how each contact in it was checked.
+
+    Every contact must say whether it is confirmed, so that none is shown as certain by default.
+    """
+    values: dict[str, str] = {}
+    checks: dict[str, ContactCheck] = {}
+    for name, item in raw.items():
+        if name not in CONTACT_FIELDS:
+            values[name] = str(item)
+            continue
+        if not isinstance(item, dict) or "value" not in item or "checked" not in item:
+            raise KnowledgeError(f"{path.name}: {part}.{name} needs value, confirmed and checked")
+        if not isinstance(item.get("confirmed"), bool):
+            raise KnowledgeError(f"{path.name}: {part}.{name}: confirmed must be true or false")
+        if item["confirmed"] and not item["checked"]:
+            raise KnowledgeError(f"{path.name}: {part}.{name} is confirmed, so it needs the date it was checked")
+        values[name] = str(item["value"])
+        checked = None if item["checked"] is None else str(item["checked"])
+        checks[f"{part}.{name}"] = ContactCheck(item["confirmed"], checked, str(item.get("against") or ""))
+    return values, checks
+
+
 @cache
 def councils() -> dict[str, Council]:
     result = {}
     for path in sorted(COUNCILS_DIR.glob("*.yml")):
         raw = _read_yaml(path)
+        local_offer, offer_checks = _council_part(path, "local_offer", raw["local_offer"])
+        sendiass, sendiass_checks = _council_part(path, "sendiass", raw["sendiass"])
         result[raw["id"]] = Council(
             id=raw["id"],
             name=raw["name"],
             short_name=raw["short_name"],
-            local_offer=dict(raw["local_offer"]),
-            sendiass=dict(raw["sendiass"]),
+            local_offer=local_offer,
+            sendiass=sendiass,
             sources=tuple(raw.get("sources") or ()),
+            checks=offer_checks | sendiass_checks,
         )
     return result
 
@@ -164,9 +212,9 @@ def menu() -> tuple[str, ...]:
 
 
 def sendiass_contact(place: Council) -> str:
-    """One or two lines on how to reach the council's SENDIASS."""
+    """One or two lines on how to reach the council's SENDIASS, noting any contact not yet confirmed."""
     service = place.sendiass
-    ways = [service[name] for name in ("phone", "email", "url") if service.get(name)]
+    ways = [place.contact("sendiass", name) for name in CONTACT_FIELDS if service.get(name)]
     line = f"{service['name']}: free, impartial and confidential advice."
     if ways:
         line += " " + ", ".join(ways) + "."
@@ -175,13 +223,21 @@ def sendiass_contact(place: Council) -> str:
     return line
 
 
+def _named(place: Council, part: str, name: str | None) -> str:
+    """A name and its contact, "Norfolk SENDIASS (01603 704070)"; "Name: contact (please check ...)" if unconfirmed."""
+    details: dict[str, str] = getattr(place, part)
+    title = details["name"]
+    if name is None:
+        return title
+    if place.confirmed(part, name):
+        return f"{title} ({details[name]})"
+    return f"{title}: {place.contact(part, name)}"
+
+
 def local_help(place: Council) -> str:
     """The council's Local Offer and SENDIASS, for the foot of an answer."""
-    offer = place.local_offer
-    sendiass = place.sendiass
-    reach = sendiass.get("phone") or sendiass.get("url") or sendiass.get("email")
-    service = f"{sendiass['name']} ({reach})" if reach else sendiass["name"]
-    return f"Local help: {offer['name']} ({offer['url']}); {service}."
+    reach = next((name for name in ("phone", "url", "email") if place.sendiass.get(name)), None)
+    return f"Local help: {_named(place, 'local_offer', 'url')}; {_named(place, 'sendiass', reach)}."
 
 
 def answer_text(topic: Topic, place: Council) -> str:

@@ -51,7 +51,7 @@ class Step:
     choices: tuple[Choice, ...] = ()
     prefer: str = "future"
     only_if: tuple[str, str] | None = None  # (step key, value) that must have been answered
-    review_gap: bool = False  # a review date: from today on, and questioned when far off (CoP 6.65)
+    review_gap: bool = False  # a review date: from today on, and questioned when far off (CoP 6.54, 6.65)
     suggest_weeks: int | None = None  # offer the date this many weeks ahead as a button
     stored: bool = True  # False for a question that only steers the walk ("any new targets?")
 
@@ -224,8 +224,10 @@ def interpret(step: Step, text: str, name: str, today: dt.date | None = None, de
                 return Reading(
                     value=day,
                     confirm=(
-                        f"{dates.long_date(day)} is more than about four months away. The Code of Practice expects "
-                        "reviews at least three times a year (paragraph 6.65). Keep this date anyway?"
+                        f"{dates.long_date(day)} is more than about four months away. The review can be on any date "
+                        "you agree (Code of Practice, paragraph 6.54), but the Code expects schools to meet parents "
+                        "at least three times a year (paragraph 6.65), so check a meeting with parents comes before "
+                        "it. Keep this date anyway?"
                     ),
                 )
         elif day > today:

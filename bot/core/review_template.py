@@ -3,8 +3,10 @@
 The Review step closes each cycle of the graduated approach (Code of Practice
 6.54-6.56): how each target went and what shows it, the parents' and the
 pupil's views, what is new at home, next steps, new targets, the outcome and
-the next review (at least three times a year, 6.65). The same ``Walk`` as the
-plan's goes through these steps, with the same commands.
+the date of the next review, agreed at the meeting (6.54; schools should also meet
+parents at least three times a year, 6.65, so a date more than about four months
+away is questioned). The same ``Walk`` as the plan's goes through these steps,
+with the same commands.
 
 Step ids: ``reviewed.N.part`` for the N-th target of the plan under review,
 ``new.N.part`` for targets set at the meeting.

@@ -1,9 +1,11 @@
 """When a pupil's reviews fall due, judged against the Code of Practice.
 
 The review of a pupil's SEN support happens on the date agreed in the plan
-(Code of Practice 6.54), and schools should meet parents at least three times
-a year (6.65). So a pupil on SEN support with no review booked, or with more
-than about four months between one review and the next, is flagged to staff.
+(Code of Practice 6.54); the Code sets no number of reviews a year. It does say
+schools should meet parents at least three times a year (6.65), so more than
+about four months between one review and the next probably means a meeting
+with parents is missing. A pupil on SEN support with no review booked, with
+such a gap, or with a review overdue, is flagged to staff.
 """
 
 from __future__ import annotations

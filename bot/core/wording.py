@@ -77,6 +77,14 @@ def when(day: dt.date, today: dt.date | None = None) -> str:
 
 # A pupil's reviews ------------------------------------------------------------
 
+# Why reviews are flagged to staff. The Code sets no number of reviews a year: a review falls on
+# the date agreed in the plan (6.54). It does expect schools to meet parents at least three times
+# a year (6.65), so more than about four months between reviews probably means a meeting is missing.
+CODE_TIMING = (
+    "A review is due on the date agreed in the pupil's plan (Code of Practice, paragraph 6.54), and the Code "
+    "expects schools to meet parents at least three times a year (paragraph 6.65)."
+)
+
 
 def review_sentences(name: str, timing: Timing, for_staff: bool, for_parent: bool) -> list[str]:
     """When a pupil's next review is, when the last was, and what the Code expects if either is late."""
@@ -91,18 +99,19 @@ def review_sentences(name: str, timing: Timing, for_staff: bool, for_parent: boo
         lines.append(f"The last review was on {dates.long_date(timing.last_held)}.")
     if for_staff and (timing.none_booked or timing.long_gap or timing.overdue):
         if timing.none_booked:
-            advice = "please book one."
+            advice = "No date is agreed yet, so please book one."
         elif timing.overdue:
-            advice = "please hold it or book a new date."
+            advice = "That date has passed, so please hold it or book a new date."
         else:
-            advice = "that is more than about four months after the last one: consider an earlier date."
-        lines.append(
-            "The Code of Practice expects reviews with parents at least three times a year (paragraph 6.65), so "
-            + advice
-        )
+            advice = (
+                "The next one is more than about four months after the last, so a meeting with parents is "
+                "probably missing: consider an earlier date."
+            )
+        lines.append(f"{CODE_TIMING} {advice}")
     elif for_parent and (timing.none_booked or timing.overdue):
         lines.append(
-            "Schools should meet parents at least three times a year (SEND Code of Practice, paragraph 6.65). "
+            "Your child's review should happen on the date agreed in their plan (SEND Code of Practice, "
+            "paragraph 6.54), and schools should meet parents at least three times a year (paragraph 6.65). "
             "You could ask the class teacher or the SENCO for a date."
         )
     return lines
@@ -126,8 +135,7 @@ def reminder_text(pupil_name: str, due_on: dt.date, today: dt.date | None = None
         return f"Reminder: {pupil_name}'s review is due today, {dates.long_date(due_on)}. {start} when you meet."
     return (
         f"Reminder: {pupil_name}'s review was due on {dates.long_date(due_on)} and is {reminder_span(-delta)} overdue. "
-        f"Book a new date, or {start[0].lower()}{start[1:]} when you meet. The Code of Practice expects reviews "
-        "with parents at least three times a year (paragraph 6.65)."
+        f"Book a new date, or {start[0].lower()}{start[1:]} when you meet. {CODE_TIMING}"
     )
 
 
@@ -179,8 +187,9 @@ def agenda_text(school: str, agenda: Agenda, overdue_first: bool, today: dt.date
     blocks = [overdue_block, due_block] if overdue_first else [due_block, overdue_block]
     if flagged:
         blocks.append(
-            "Needing attention, since the Code of Practice expects reviews at least three times a year "
-            "(paragraph 6.65):\n" + "\n".join(flagged)
+            "Needing attention, since a review is due on the date agreed in the plan (Code of Practice, paragraph "
+            "6.54) and schools should meet parents at least three times a year (paragraph 6.65), so more than "
+            "about four months between reviews probably means a meeting with parents is missing:\n" + "\n".join(flagged)
         )
     return "\n\n".join(blocks)
 

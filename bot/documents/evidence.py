@@ -130,7 +130,7 @@ def evidence_values(
         "council": {
             "name": council.name,
             "local_offer_name": council.local_offer["name"],
-            "local_offer_url": council.local_offer["url"],
+            "local_offer_url": council.contact("local_offer", "url"),
         },
         "cite": {key: knowledge.Source(doc, ref).cite() for key, (doc, ref) in CITATIONS.items()},
         "help_lines": list(help_lines),

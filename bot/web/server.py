@@ -143,19 +143,26 @@ def demo_page(server: str) -> str:
     """The demonstration Local Offer page for the council the assistant runs for, with the chat's tag."""
     place = knowledge.council(settings.council_id())
     service = place.sendiass
+
+    def check(name: str, part: str = "sendiass") -> str:
+        return "" if place.confirmed(part, name) else " " + html.escape(knowledge.UNCONFIRMED)
+
     lines = []
     if service.get("phone"):
-        lines.append(f"Telephone: {_link('tel:' + service['phone'].replace(' ', ''), service['phone'])}")
+        lines.append(
+            f"Telephone: {_link('tel:' + service['phone'].replace(' ', ''), service['phone'])}{check('phone')}"
+        )
     if service.get("email"):
-        lines.append(f"Email: {_link('mailto:' + service['email'], service['email'])}")
+        lines.append(f"Email: {_link('mailto:' + service['email'], service['email'])}{check('email')}")
     if service.get("url"):
-        lines.append(f"Website: {_link(service['url'], service['url'])}")
+        lines.append(f"Website: {_link(service['url'], service['url'])}{check('url')}")
     template = string.Template((WEBCHAT_DIR / "local-offer.html").read_text(encoding="utf-8"))
     return template.substitute(
         council_name=html.escape(place.name),
         council_short=html.escape(place.short_name),
         offer_name=html.escape(place.local_offer["name"]),
         offer_url=html.escape(place.local_offer["url"]),
+        offer_check=check("url", "local_offer"),
         sendiass_name=html.escape(service["name"]),
         sendiass_lines="\n      ".join(f"<li>{line}</li>" for line in lines),
         chat_server=html.escape(server),

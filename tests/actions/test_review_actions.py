@@ -269,6 +269,11 @@ async def test_two_staff_in_one_review_and_an_assessment_outcome(store: dict[str
     parent_view = review_actions.outcome_words("Chloe", _reviews(store, "Chloe Hartley")[-2], NEXT)
     assert "consider asking the council for an EHC needs assessment" in parent_view[0]
     assert "Children and Families Act 2014" in parent_view[1]
+    unbooked = review_actions.outcome_words("Chloe", _reviews(store, "Chloe Hartley")[-2], None)
+    assert unbooked[0].endswith(
+        "No date is booked for the next review yet. A review happens on the date agreed in the plan, and schools "
+        "should also meet parents at least three times a year."
+    )
 
 
 async def test_evidence_summary_by_chat_for_a_pupil_with_three_cycles(store: dict[str, Any]) -> None:

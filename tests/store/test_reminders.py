@@ -192,7 +192,10 @@ def test_reminder_wording() -> None:
         "Reminder: Ben Okafor's review was due on Wednesday 18 November 2026 and is 5 days overdue. "
         'Book a new date, or say "start Ben Okafor\'s review" when you meet.'
     )
-    assert "6.65" in overdue
+    assert overdue.endswith(
+        "A review is due on the date agreed in the pupil's plan (Code of Practice, paragraph 6.54), and the Code "
+        "expects schools to meet parents at least three times a year (paragraph 6.65)."
+    )
     assert "1 day overdue" in wording.reminder_text("Ben Okafor", _day(-1), TODAY)
     assert "6 weeks overdue" in wording.reminder_text("Ben Okafor", _day(-40), TODAY)
 

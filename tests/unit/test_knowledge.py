@@ -113,6 +113,33 @@ def test_seed_contacts_are_exact() -> None:
     assert dudley.sendiass["email"] == "dudley.sendiass@dudley.gov.uk"
 
 
+NOTE = "(please check this on the council's website)"
+
+
+def test_unconfirmed_contacts_are_shown_with_a_note_and_confirmed_ones_without() -> None:
+    stockton = knowledge.council("stockton")
+    assert not stockton.confirmed("sendiass", "phone")
+    assert f"01642 527158 {NOTE}" in knowledge.local_help(stockton)
+    assert f"01642 527158 {NOTE}, SENDIASS@stockton.gov.uk {NOTE}" in knowledge.sendiass_contact(stockton)
+    assert f"03000 41 3000 {NOTE}" in knowledge.local_help(knowledge.council("kent"))
+    norfolk = knowledge.council("norfolk")
+    assert norfolk.confirmed("sendiass", "phone") and not norfolk.confirmed("sendiass", "email")
+    assert knowledge.local_help(norfolk).endswith("Norfolk SENDIASS (01603 704070).")
+    contact = knowledge.sendiass_contact(norfolk)
+    assert f"01603 704070, norfolksendiass@norfolk.gov.uk {NOTE}, https://www.norfolksendiass.org.uk." in contact
+    dudley = knowledge.council("dudley")
+    assert NOTE not in knowledge.local_help(dudley) + knowledge.sendiass_contact(dudley)
+    assert "(https://stockton.gov.uk/SEND-local-offer-education);" in knowledge.local_help(stockton)
+
+
+def test_every_contact_must_say_whether_it_is_confirmed(tmp_path: Path) -> None:
+    with pytest.raises(knowledge.KnowledgeError, match="needs value, confirmed and checked"):
+        knowledge._council_part(tmp_path / "x.yml", "sendiass", {"name": "X", "phone": "01234 567890"})
+    confirmed_undated = {"value": "01234 567890", "confirmed": True, "checked": None}
+    with pytest.raises(knowledge.KnowledgeError, match="needs the date it was checked"):
+        knowledge._council_part(tmp_path / "x.yml", "sendiass", {"name": "X", "phone": confirmed_undated})
+
+
 def test_unknown_council_is_a_clear_error() -> None:
     with pytest.raises(knowledge.KnowledgeError, match="Known councils"):
         knowledge.council("atlantis")
