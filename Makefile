@@ -8,11 +8,13 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy/en_sen_support
 MODEL := models/sen-support.tar.gz
 TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
+# The project's own NLU components: Rasa does not fingerprint their code, so a change forces training.
+NLU_CODE := bot/nlp/encoder.py bot/rasa_server/sentence_featurizer.py bot/rasa_server/intent_classifier.py
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk
 
-.PHONY: help venv spacy train validate run scaled stop test test-fast bench lint clean
+.PHONY: help venv spacy train validate run scaled stop test test-fast bench questions lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -42,10 +44,10 @@ $(SPACY_MODEL)/meta.json: bot/nlp/build.py bot/nlp/patterns.yml $(VENV)/.install
 train: $(MODEL) ## Train the model, only when its inputs changed
 
 # Rasa fingerprints its inputs and retrains only what changed; a rebuilt spaCy
-# pipeline keeps its name, so it forces a full training.
-$(MODEL): $(TRAINING_INPUTS) $(SPACY_MODEL)/meta.json $(VENV)/.installed
+# pipeline keeps its name, and the project's components their names, so either forces a full training.
+$(MODEL): $(TRAINING_INPUTS) $(NLU_CODE) $(SPACY_MODEL)/meta.json $(VENV)/.installed
 	$(RASA) train --domain domain --data data --config config.yml --out models \
-	  --fixed-model-name sen-support $(if $(filter $(SPACY_MODEL)/meta.json,$?),--force,)
+	  --fixed-model-name sen-support $(if $(filter $(SPACY_MODEL)/meta.json $(NLU_CODE),$?),--force,)
 	@touch $@
 
 validate: $(SPACY_MODEL)/meta.json ## Check the training data and domain
@@ -72,6 +74,9 @@ test-fast: $(VENV)/.installed ## Run the fast tests (no model, no servers): unde
 
 bench: train ## Measure latency, throughput, memory and start-up; writes bench/results.json
 	$(PY) -m bench.run
+
+questions: train ## Grade the answers to the real-style question sets (ours, and ../shared/eval when present)
+	$(PY) -m bench.questions
 
 lint: $(VENV)/.installed ## Check style, formatting and types (ruff, ruff format, mypy)
 	$(VENV)/bin/ruff check .

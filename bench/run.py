@@ -250,7 +250,7 @@ def main() -> int:
     parser.add_argument("--long-turns", type=int, default=500)
     parser.add_argument(
         "--only",
-        choices=["all", "conversations", "scaled", "lookups"],
+        choices=["all", "conversations", "scaled", "training", "lookups"],
         default="all",
         help="measure one part; the other figures in results.json are kept",
     )
@@ -274,7 +274,7 @@ def main() -> int:
         results["scaled"] = scaled(args.long_turns)
     for old_key in ("tracker_store", "startup_s", "sequential", "concurrency", "long_conversation", "memory_mb"):
         results.pop(old_key, None)
-    if args.only == "all" and not args.skip_training:
+    if args.only == "training" or (args.only == "all" and not args.skip_training):
         results["training_s"] = training_seconds()
     if args.only in ("all", "lookups"):
         results["lookups"] = lookups.run(POSTGRES_DSN, pupils=args.pupils, calls=args.calls)
