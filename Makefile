@@ -14,7 +14,7 @@ NLU_CODE := bot/nlp/encoder.py bot/rasa_server/sentence_featurizer.py bot/rasa_s
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk
 
-.PHONY: help venv spacy train validate run scaled stop test test-fast bench questions lint clean
+.PHONY: help venv spacy train validate run scaled stop test test-fast bench questions crossval lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -74,6 +74,9 @@ test-fast: $(VENV)/.installed ## Run the fast tests (no model, no servers): unde
 
 bench: train ## Measure latency, throughput, memory and start-up; writes bench/results.json
 	$(PY) -m bench.run
+
+crossval: $(SPACY_MODEL)/meta.json ## Rasa's 5-fold cross-validation of the NLU; the reports go to results/crossval/
+	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
 
 questions: train ## Grade the answers to the real-style question sets (ours, and ../shared/eval when present)
 	$(PY) -m bench.questions
