@@ -8,8 +8,9 @@ RASA := $(VENV)/bin/rasa
 SPACY_MODEL := build/spacy/en_sen_support
 MODEL := models/sen-support.tar.gz
 TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
-# The project's own NLU components: Rasa does not fingerprint their code, so a change forces training.
-NLU_CODE := bot/nlp/encoder.py bot/rasa_server/sentence_featurizer.py bot/rasa_server/intent_classifier.py
+# The project's own NLU components and the answers they learn from: Rasa fingerprints neither, so a change forces training.
+NLU_CODE := bot/nlp/encoder.py $(wildcard bot/rasa_server/*_featurizer.py bot/rasa_server/*_classifier.py) \
+  bot/rasa_server/answer_examples.py bot/rasa_server/answer_retriever.py $(wildcard knowledge/answers/*.yml knowledge/topics/*.yml)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk

@@ -11,14 +11,14 @@ from rasa_sdk.executor import CollectingDispatcher
 import knowledge
 from actions.linking import links_codes_first
 from actions.support import latest_intent
-from actions.topics import MORE_BUTTON, PERSON_BUTTON, current_council, topic_buttons
+from actions.topics import MORE_BUTTON, PERSON_BUTTON, asked_answer, current_council, topic_buttons
 
 LAST_TOPIC = "last_topic"
 MORE_GIVEN = "more_given"
 
 
 class ActionAnswerQuestion(Action):
-    """Gives the short answer for the topic the user asked about, with its sources."""
+    """Answers the specific question asked (or gives the topic's short answer), with its sources."""
 
     def name(self) -> str:
         return "action_answer_question"
@@ -31,8 +31,18 @@ class ActionAnswerQuestion(Action):
         if topic is None:
             dispatcher.utter_message(text="Sorry, I lost track of that question. Could you ask it again?")
             return []
-        buttons = [MORE_BUTTON, *topic_buttons(topic.related[:2])]
-        dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()), buttons=buttons)
+        answer, second = asked_answer(tracker, topic)
+        if answer is None:
+            buttons = [MORE_BUTTON, *topic_buttons(topic.related[:2])]
+            dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()), buttons=buttons)
+        else:
+            offered = [knowledge.answer_button(other) for other in knowledge.answers_to_offer(answer)]
+            text = knowledge.question_answer_text(answer, current_council())
+            if second is None:
+                dispatcher.utter_message(text=text, buttons=[MORE_BUTTON, *offered])
+            else:
+                dispatcher.utter_message(text=text)
+                dispatcher.utter_message(text=knowledge.second_answer_text(second), buttons=[MORE_BUTTON, *offered])
         return [SlotSet(LAST_TOPIC, topic.key), SlotSet(MORE_GIVEN, False)]
 
 

@@ -74,7 +74,13 @@ def find_code(text: str) -> str | None:
 
 
 def _code_like(raw: str) -> bool:
-    return any(ch.isdigit() for ch in raw) and any(ch.isalpha() for ch in raw)
+    """Letters and digits of the codes' own alphabet, with both: "2015 code" is not one (codes have no 0 or 1)."""
+    upper = raw.upper()
+    return (
+        all(ch in accounts.CODE_ALPHABET for ch in upper)
+        and any(ch.isdigit() for ch in raw)
+        and any(ch.isalpha() for ch in raw)
+    )
 
 
 def links_codes_first(run: Run) -> Run:

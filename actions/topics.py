@@ -12,6 +12,7 @@ from bot import settings
 
 MORE_BUTTON = {"title": "Tell me more", "payload": "/tell_me_more"}
 PERSON_BUTTON = {"title": "Talk to a person", "payload": "/talk_to_person"}
+ANSWER_ENTITY = "answer_id"  # a question button's entity: the answer it asks for
 
 
 def current_council() -> knowledge.Council:
@@ -40,3 +41,26 @@ def likely_topics(tracker: Tracker, limit: int = 3, floor: float = 0.05) -> list
         if key not in keys:
             keys.append(key)
     return keys[:limit]
+
+
+def asked_answer(tracker: Tracker, topic: knowledge.Topic) -> tuple[knowledge.Answer | None, knowledge.Answer | None]:
+    """The specific answer asked for, if it is on the topic understood, and the answer to a second question.
+
+    A question button names its answer; for typed questions the NLU's answer retriever found it.
+    """
+    catalogue = knowledge.answers()
+    named = next(tracker.get_latest_entity_values(ANSWER_ENTITY), None)
+    found = tracker.latest_message.get("answer") or {}
+    answer = catalogue.get(named or found.get("id") or "")
+    if answer is None or answer.topic != topic.key:
+        return None, None
+    second = catalogue.get(found.get("also") or "") if not named else None
+    return answer, second
+
+
+def first_reply(tracker: Tracker, topic: knowledge.Topic) -> str:
+    """The answer to the question asked, if it was found, else the topic's short answer; with sources and local help."""
+    answer, _ = asked_answer(tracker, topic)
+    if answer is None:
+        return knowledge.answer_text(topic, current_council())
+    return knowledge.question_answer_text(answer, current_council())

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 import knowledge
 from actions.linking import HOW_TO_LINK
 from actions.support import Caller, Events, StoreUnavailable, in_thread, pupil_buttons, school_name
-from actions.topics import current_council
+from actions.topics import first_reply
 from bot.core.names import Candidate
 from bot.core.walker import YES, Turn, Walk, is_command
 from bot.store import access, records, revisions
@@ -297,7 +297,7 @@ class ValidateWalkForm(FormValidationAction):
         topic = knowledge.topic_for_intent(question_intent)
         if topic is None:  # not reached: ``looks_like_question`` gives only intents that have a topic
             return False
-        dispatcher.utter_message(text=knowledge.answer_text(topic, current_council()))
+        dispatcher.utter_message(text=first_reply(tracker, topic))
         dispatcher.utter_message(text=f"Now, back to the {self.recording.noun}.")
         return True
 

@@ -19,7 +19,9 @@ sets are never trained on.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -36,6 +38,7 @@ SHARED = servers.ROOT.parent / "shared" / "eval"
 RESULTS = servers.ROOT / "results"
 NOT_SURE = "not sure i've understood"
 # What the assistant says when it declines: the out-of-scope reply, the not-sure reply.
+SHARED_SUMMARY = re.compile(r"in-scope (\d+)/(\d+) = [\d.]+; out-of-scope declined (\d+)/(\d+)")
 DECLINES = ("not sure i can help further", "outside what i cover", NOT_SURE, "i can answer questions about sen support")
 
 
@@ -56,6 +59,7 @@ def grade(question: dict[str, Any], reply: str) -> str:
 
 
 def run_set(port: int, questions: list[dict[str, Any]]) -> tuple[dict[str, int], list[str]]:
+    """Figures as ``figures()`` gives them, and one line for each reply that missed."""
     counts: dict[str, int] = {"right": 0, "not_sure": 0, "wrong": 0, "declined": 0, "answered": 0}
     failures = []
     for question in questions:
@@ -65,7 +69,53 @@ def run_set(port: int, questions: list[dict[str, Any]]) -> tuple[dict[str, int],
         counts[verdict] += 1
         if verdict not in ("right", "declined"):
             failures.append(f"{verdict.upper()} {question['id']} [{question['topic']}] {text}\n  -> {reply[:500]!r}\n")
-    return counts, failures
+    in_scope = sum(1 for q in questions if q["kind"] == "in_scope")
+    out_of_scope = len(questions) - in_scope
+    return figures(in_scope, counts["right"], counts["not_sure"], out_of_scope, counts["declined"]), failures
+
+
+def figures(in_scope: int, right: int, not_sure: int, out_of_scope: int, declined: int) -> dict[str, int]:
+    return {
+        "in_scope": in_scope,
+        "right": right,
+        "not_sure": not_sure,
+        "wrong": in_scope - right - not_sure,
+        "out_of_scope": out_of_scope,
+        "declined": declined,
+    }
+
+
+def run_shared(port: int, folder: Path = SHARED) -> dict[str, int] | None:
+    """The shared set graded by its own runner, or None when it is not beside the project.
+
+    The runner counts right answers and declines; the "not sure" replies are counted here from its failures file.
+    """
+    runner = folder / "run_questions.py"
+    if not runner.exists():
+        return None
+    RESULTS.mkdir(exist_ok=True)
+    report = RESULTS / "shared_questions_failures.txt"
+    command = [sys.executable, str(runner), "--url", f"http://127.0.0.1:{port}", "--out", str(report)]
+    finished = subprocess.run(command, capture_output=True, text=True, check=False)
+    summary = SHARED_SUMMARY.search(finished.stdout)
+    if summary is None:
+        raise RuntimeError(f"the shared runner printed no summary: {finished.stdout[-300:]} {finished.stderr[-300:]}")
+    right, in_scope, declined, out_of_scope = (int(group) for group in summary.groups())
+    not_sure = 0
+    lines = report.read_text(encoding="utf-8").splitlines()
+    for line, following in itertools.pairwise(lines):
+        if line.startswith("FAIL ") and "[in_scope]" in line and NOT_SURE in following.replace("\u2019", "'"):
+            not_sure += 1
+    return figures(in_scope, right, not_sure, out_of_scope, declined)
+
+
+def summary(name: str, counts: dict[str, int]) -> str:
+    in_scope, out_of_scope = counts["in_scope"], counts["out_of_scope"]
+    return (
+        f"{name}: right fact in the first reply {share(counts['right'], in_scope)}, "
+        f"not sure {share(counts['not_sure'], in_scope)}, wrong {share(counts['wrong'], in_scope)}; "
+        f"out of scope declined {share(counts['declined'], out_of_scope)}"
+    )
 
 
 def share(count: int, total: int) -> str:
@@ -99,47 +149,14 @@ def main(argv: list[str]) -> int:
         rasa, port = servers.start_rasa_server(folder, endpoints)
         try:
             counts, failures = run_set(port, questions)
-            shared = None
-            if (args.shared / "run_questions.py").exists():
-                finished = subprocess.run(
-                    [
-                        sys.executable,
-                        str(args.shared / "run_questions.py"),
-                        "--url",
-                        f"http://127.0.0.1:{port}",
-                        "--out",
-                        str(RESULTS / "shared_questions_failures.txt"),
-                    ],
-                    capture_output=True,
-                    text=True,
-                    check=False,
-                )
-                shared = finished.stdout.strip().splitlines()[-1] if finished.stdout.strip() else finished.stderr[-500:]
-            else:
-                print(f"No shared question set at {args.shared}: only the project's set was run.")
+            shared = run_shared(port, args.shared)
         finally:
             rasa.stop()
             action.stop()
-    in_scope = sum(1 for q in questions if q["kind"] == "in_scope")
-    out_of_scope = len(questions) - in_scope
-    figures = {
-        "in_scope": in_scope,
-        "right_fact_first_reply": counts["right"],
-        "not_sure": counts["not_sure"],
-        "wrong": counts["wrong"],
-        "out_of_scope": out_of_scope,
-        "declined": counts["declined"],
-        "shared_set": shared,
-    }
-    (RESULTS / "questions.json").write_text(json.dumps(figures, indent=2))
+    (RESULTS / "questions.json").write_text(json.dumps({"real_style": counts, "shared": shared}, indent=2))
     (RESULTS / "questions_failures.txt").write_text("".join(failures))
-    print(
-        f"Real-style set: right fact in the first reply {share(counts['right'], in_scope)}, "
-        f"not sure {share(counts['not_sure'], in_scope)}, wrong {share(counts['wrong'], in_scope)}; "
-        f"out of scope declined {share(counts['declined'], out_of_scope)}."
-    )
-    if shared:
-        print(f"Shared set: {shared}")
+    print(summary("Real-style set", counts))
+    print(summary("Shared set", shared) if shared else f"No shared question set at {args.shared}.")
     print(f"Replies that missed: {RESULTS / 'questions_failures.txt'}")
     return 0
 

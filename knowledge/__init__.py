@@ -16,6 +16,7 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 TOPICS_DIR = HERE / "topics"
+ANSWERS_DIR = HERE / "answers"
 COUNCILS_DIR = HERE / "councils"
 AUDIENCES = ("parents", "staff", "both")
 INTENT_PREFIX = "ask_"
@@ -38,7 +39,7 @@ class Source:
         ref = self.ref.strip()
         if not ref:
             return document["short"]
-        if document["refs"] == "paragraphs":
+        if document["refs"] == "paragraphs" and not ref.startswith("chapter"):
             plural = any(mark in ref for mark in "-,–")
             return f"{document['short']}, {'paras' if plural else 'para'} {ref}"
         return f"{document['short']}, {ref}"
@@ -147,6 +148,90 @@ def topic_for_intent(intent: str | None) -> Topic | None:
     return _topics_by_intent().get(intent or "")
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A direct answer to one question people ask about a topic: "<topic>.<key>"."""
+
+    id: str
+    topic: str
+    question: str  # as a button shows it
+    text: str  # one to three sentences; a yes/no question's answer starts with its verdict
+    sources: tuple[Source, ...]
+    asks: tuple[str, ...]  # ways people put the question, which the retrieval learns from
+    related: tuple[str, ...] = ()  # other answers' ids worth offering after this one
+
+    def citation(self) -> str:
+        return "; ".join(source.cite() for source in self.sources)
+
+
+# A question starting with one of these words is a yes/no one, so its answer opens with a verdict.
+YES_NO_OPENERS = ("is", "are", "can", "could", "do", "does", "did", "should", "must", "will", "would", "has", "have")
+VERDICTS = ("Yes", "No", "It depends", "Not necessarily", "Usually", "Not usually", "Only", "Sometimes")
+MIN_ASKS = 5
+
+
+def _sources(where: str, raw: Any) -> tuple[Source, ...]:
+    if not raw:
+        raise KnowledgeError(f"{where}: needs at least one source")
+    sources = tuple(Source(doc=item["doc"], ref=str(item.get("ref", ""))) for item in raw)
+    unknown = [source.doc for source in sources if source.doc not in documents()]
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown source documents {unknown}")
+    return sources
+
+
+def _answers_from(path: Path) -> list[Answer]:
+    topic = path.stem
+    if topic not in topics():
+        raise KnowledgeError(f"answers/{path.name}: there is no topic '{topic}' in topics/")
+    loaded = []
+    for raw in _read_yaml(path)["answers"]:
+        where = f"answers/{path.name}: {raw.get('key', '?')}"
+        missing = [name for name in ("key", "question", "answer", "sources", "asks") if not raw.get(name)]
+        if missing:
+            raise KnowledgeError(f"{where}: missing {', '.join(missing)}")
+        text = " ".join(str(raw["answer"]).split())
+        question = str(raw["question"]).strip()
+        if question.split()[0].lower() in YES_NO_OPENERS and not text.startswith(VERDICTS):
+            raise KnowledgeError(f"{where}: a yes/no question's answer starts with {', '.join(VERDICTS)}")
+        if not all(isinstance(ask, str) for ask in raw["asks"]):
+            raise KnowledgeError(f"{where}: every way of asking must be plain text (quote any with a colon)")
+        asks = tuple(" ".join(ask.split()) for ask in raw["asks"])
+        if len(asks) < MIN_ASKS:
+            raise KnowledgeError(f"{where}: give at least {MIN_ASKS} ways people ask it")
+        loaded.append(
+            Answer(
+                id=f"{topic}.{raw['key']}",
+                topic=topic,
+                question=question,
+                text=text,
+                sources=_sources(where, raw["sources"]),
+                asks=asks,
+                related=tuple(raw.get("related") or ()),
+            )
+        )
+    return loaded
+
+
+@cache
+def answers() -> dict[str, Answer]:
+    """Every question-level answer, by id ("<topic>.<key>"), in file order."""
+    result: dict[str, Answer] = {}
+    for path in sorted(ANSWERS_DIR.glob("*.yml")):
+        for answer in _answers_from(path):
+            if answer.id in result:
+                raise KnowledgeError(f"answers/{path.name}: {answer.id} is given twice")
+            result[answer.id] = answer
+    unknown = [(answer.id, other) for answer in result.values() for other in answer.related if other not in result]
+    if unknown:
+        raise KnowledgeError(f"related answers that do not exist: {unknown}")
+    return result
+
+
+def topic_answers(topic_key: str) -> list[Answer]:
+    return [answer for answer in answers().values() if answer.topic == topic_key]
+
+
 def _council_part(path: Path, part: str, raw: dict[str, Any]) -> tuple[dict[str, str], dict[str, ContactCheck]]:
     """A council's local_offer or sendiass: its plain values, and how each contact in it was checked.
 
@@ -242,6 +327,32 @@ def local_help(place: Council) -> str:
 
 def answer_text(topic: Topic, place: Council) -> str:
     return f"{topic.answer}\n\nSource: {topic.citation()}\n{local_help(place)}"
+
+
+def question_answer_text(answer: Answer, place: Council) -> str:
+    """The first reply to a specific question: the direct answer, its source, and local help."""
+    return f"{answer.text}\n\nSource: {answer.citation()}\n{local_help(place)}"
+
+
+def second_answer_text(answer: Answer) -> str:
+    """The answer to a second question asked in the same message."""
+    return f"You also asked: {answer.question}\n{answer.text}\n\nSource: {answer.citation()}"
+
+
+def answers_to_offer(answer: Answer, limit: int = 2) -> list[Answer]:
+    """Questions worth offering after an answer: its own related ones, then others on its topic."""
+    chosen: list[Answer] = []
+    catalogue = answers()
+    for candidate in [*(catalogue[other] for other in answer.related), *topic_answers(answer.topic)]:
+        if candidate.id != answer.id and candidate not in chosen:
+            chosen.append(candidate)
+    return chosen[:limit]
+
+
+def answer_button(answer: Answer) -> dict[str, str]:
+    """A button asking one specific question: its payload names the answer, so no guessing is needed."""
+    intent = topics()[answer.topic].intent
+    return {"title": answer.question, "payload": f'/{intent}{{"answer_id": "{answer.id}"}}'}
 
 
 def more_text(topic: Topic) -> str:

@@ -47,6 +47,16 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             f"Held-out NLU intent accuracy: {figures['accuracy']:.1%} "
             f"({figures['correct']}/{figures['total']} messages)"
         )
+    for name in ("questions_real_style", "questions_shared"):
+        counts = _MEASURED.get(name)
+        if counts:
+            terminalreporter.write_line(
+                f"{name.removeprefix('questions_').replace('_', '-')} questions: "
+                f"right fact {counts['right_share']:.1%} (target 95%), "
+                f"not sure {counts['not_sure_share']:.1%} (at most 3%), "
+                f"wrong {counts['wrong_share']:.1%} (at most 2%); "
+                f"out of scope declined {counts['declined_share']:.1%} (target 95%)"
+            )
 
 
 @pytest.fixture(scope="session")

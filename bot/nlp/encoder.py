@@ -240,3 +240,14 @@ class Encoder:
             vectors = self._embed(tokens["input_ids"].astype(np.int32), tokens["attention_mask"].astype(np.int32))
             result[indices] = vectors.numpy()
         return result
+
+
+_SHARED: dict[Path, Encoder] = {}
+
+
+def shared_encoder(folder: Path | str | None = None) -> Encoder:
+    """One encoder per folder in a process: the pipeline's components share it rather than load the model twice."""
+    resolved = resolve_folder(folder)
+    if resolved not in _SHARED:
+        _SHARED[resolved] = Encoder(resolved)
+    return _SHARED[resolved]

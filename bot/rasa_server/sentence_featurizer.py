@@ -20,7 +20,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlp.encoder import Encoder
+from bot.nlp.encoder import shared_encoder
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -47,7 +47,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def __init__(self, config: dict[str, Any], name: str) -> None:
         super().__init__(name, config)
-        self.encoder = Encoder(config.get("folder"))
+        self.encoder = shared_encoder(config.get("folder"))
 
     def _featurize(self, messages: list[Message]) -> None:
         texts = [message.get(TEXT) for message in messages if message.get(TEXT)]

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+import knowledge
 from bot.store import accounts
 from bot.store.db import sessions
 from bot.store.models import AuditEvent
@@ -37,7 +38,8 @@ CHROMIUM_ARGS = [
 ]
 AXE = servers.ROOT / "node_modules" / "axe-core" / "axe.min.js"
 QUESTION = "what does assess plan do review mean"
-ANSWER = "SEN support works as a cycle called the graduated approach"
+# The reply to QUESTION is one of the graduated approach's own answers, whichever the retrieval picks.
+ANSWER = re.compile("|".join(re.escape(answer.text[:50]) for answer in knowledge.topic_answers("graduated_approach")))
 MORE = "Each stage builds on the last"
 INJECTION = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 BOT = "#sen-chat .message.bot"
@@ -143,7 +145,7 @@ def open_chat(page: Page, url: str) -> None:
     expect(chat_input(page)).to_be_focused()
 
 
-def say(page: Page, text: str, expected: str) -> None:
+def say(page: Page, text: str, expected: str | re.Pattern[str]) -> None:
     """Type a message as a person would, press Enter, and wait for a reply holding ``expected``."""
     chat_input(page).focus()
     page.keyboard.type(text)

@@ -47,6 +47,7 @@ from bot.telegram.app import (
 from bot.telegram.sending import split_text, utf16_length
 from tests.conftest import TEST_BRIDGE_SECRET, demo_codes
 from tests.support import telegram_standin as tg
+from tests.support.replies import answer_given
 from tests.support.servers import ROOT, base_env, free_port, say
 from tests.support.telegram_standin import StandIn
 
@@ -464,7 +465,7 @@ async def test_a_question_is_answered_with_buttons_and_a_press_is_answered(app: 
     chat = Chat(app)
     topic = knowledge.topics()["graduated_approach"]
     answer = await chat.say("what does assess plan do review mean", until="Source:")
-    assert topic.answer in texts(answer)
+    assert answer_given("graduated_approach", texts(answer))
     assert "Norfolk SENDIASS (01603 704070)" in texts(answer)
     with_keyboard = with_buttons(answer)
     assert ("Tell me more", "/tell_me_more") in buttons(with_keyboard)
@@ -634,7 +635,7 @@ async def test_webhook_mode_checks_telegrams_secret(standin: StandIn, rasa_sqlit
         accepted = await client.post(hook, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret-1"})
         assert accepted.status_code == 200
         answer = await standin.wait_for(lambda: "Source:" in texts(chat.received) and chat.received)
-        assert knowledge.topics()["what_is_sen_support"].answer[:60] in texts(answer)
+        assert answer_given("what_is_sen_support", texts(answer))
     assert not standin.called("getUpdates") and not standin.called("deleteWebhook")
 
 

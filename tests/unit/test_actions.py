@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -27,6 +28,54 @@ async def test_answer_gives_short_answer_source_and_local_help(dispatcher: Colle
     assert "/tell_me_more" in _payloads(dispatcher)
     assert SlotSet("last_topic", "graduated_approach") in events
     assert SlotSet("more_given", False) in events
+
+
+def _asking(intent: str, found: dict[str, str] | None = None, entities: dict[str, str] | None = None) -> Tracker:
+    tracker = make_tracker(intent, entities=entities)
+    if found is not None:
+        tracker.latest_message["answer"] = found
+    return tracker
+
+
+async def test_a_specific_question_gets_its_own_answer_first(dispatcher: CollectingDispatcher) -> None:
+    found = {"id": "what_is_sen_support.own_resources", "score": 0.8, "also": ""}
+    events = await ActionAnswerQuestion().run(dispatcher, _asking("ask_what_is_sen_support", found), {})
+    answer = knowledge.answers()["what_is_sen_support.own_resources"]
+    [message] = dispatcher.messages
+    assert message["text"].startswith(answer.text)
+    assert f"Source: {answer.citation()}" in message["text"]
+    assert "Norfolk SENDIASS (01603 704070)" in message["text"]
+    titles = [button["title"] for button in message["buttons"]]
+    assert titles[0] == "Tell me more"
+    assert knowledge.answers()["what_is_sen_support.best_endeavours_duty"].question in titles
+    assert SlotSet("last_topic", "what_is_sen_support") in events
+
+
+async def test_a_question_button_names_its_answer(dispatcher: CollectingDispatcher) -> None:
+    named = {"answer_id": "what_is_sen_support.best_endeavours_duty"}
+    await ActionAnswerQuestion().run(dispatcher, _asking("ask_what_is_sen_support", entities=named), {})
+    assert dispatcher.messages[0]["text"].startswith(knowledge.answers()[named["answer_id"]].text)
+
+
+async def test_an_answer_from_another_topic_is_not_given(dispatcher: CollectingDispatcher) -> None:
+    found = {"id": "what_is_sen_support.own_resources", "score": 0.8, "also": ""}
+    await ActionAnswerQuestion().run(dispatcher, _asking("ask_graduated_approach", found), {})
+    assert dispatcher.messages[0]["text"].startswith(knowledge.topics()["graduated_approach"].answer)
+
+
+async def test_a_second_question_in_the_message_is_answered_too(dispatcher: CollectingDispatcher) -> None:
+    found = {
+        "id": "what_is_sen_support.best_endeavours_duty",
+        "score": 0.7,
+        "also": "what_is_sen_support.own_resources",
+    }
+    await ActionAnswerQuestion().run(dispatcher, _asking("ask_what_is_sen_support", found), {})
+    first, second = dispatcher.messages
+    answers = knowledge.answers()
+    assert first["text"].startswith(answers["what_is_sen_support.best_endeavours_duty"].text)
+    also = answers["what_is_sen_support.own_resources"]
+    assert second["text"].startswith(f"You also asked: {also.question}\n{also.text}")
+    assert second["buttons"][0]["title"] == "Tell me more"
 
 
 @pytest.mark.parametrize("council_id, phone", [("dudley", "01384 817373"), ("stockton", "01642 527158")])
@@ -100,7 +149,7 @@ async def test_out_of_scope_is_honest_and_signposts(dispatcher: CollectingDispat
 async def test_benefits_question_points_to_benefits_help(dispatcher: CollectingDispatcher) -> None:
     await ActionOutOfScope().run(dispatcher, make_tracker("oos_benefits"), {})
     assert "Disability Living Allowance" in dispatcher.messages[0]["text"]
-    assert "outside what I know" in dispatcher.messages[0]["text"]
+    assert "outside what I cover" in dispatcher.messages[0]["text"]
 
 
 async def test_menu_has_buttons_for_topics_and_a_person(dispatcher: CollectingDispatcher) -> None:

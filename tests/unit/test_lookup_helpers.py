@@ -117,6 +117,8 @@ def test_days_asked(text: str, days: int) -> None:
         ("together", None),
         ("12345678", None),
         ("my link code is", None),
+        ("Is the 2015 Code still in force?", None),
+        ("SEND code 2014 says", None),
     ],
 )
 def test_find_code(text: str, code: str) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
+import knowledge
+
 ROOT = Path(__file__).resolve().parents[2]
 REAL_STYLE_SET = ROOT / "tests" / "data" / "real_style_questions.yml"
 SHARED_SET = ROOT.parent / "shared" / "eval" / "public_questions.yml"
@@ -147,8 +149,11 @@ def near_duplicates(questions: Iterable[Text], examples: Iterable[Text]) -> list
 
 
 def training_examples() -> list[Text]:
-    """Every intent example in data/nlu/*.yml, with entity annotations reduced to their text."""
-    examples: list[Text] = []
+    """Every intent example in data/nlu/*.yml, with entity annotations reduced to their text, and every way of
+    asking a question-level answer in knowledge/answers/ (the pipeline trains on those too)."""
+    examples: list[Text] = [
+        Text(f"knowledge/answers:{answer.id}", text) for answer in knowledge.answers().values() for text in answer.asks
+    ]
     for path in sorted(NLU_DIR.glob("*.yml")):
         for block in yaml.safe_load(path.read_text(encoding="utf-8")).get("nlu") or []:
             if "intent" not in block or not isinstance(block.get("examples"), str):
