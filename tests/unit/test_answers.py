@@ -11,7 +11,6 @@ import yaml
 
 import knowledge
 
-ROOT = Path(__file__).resolve().parents[2]
 MIN_ANSWERS = 400
 MIN_PER_TOPIC = 5
 SENTENCE_END = re.compile(r"[.!?](?:\s+|$)(?=[A-Z\"(]|$)")
@@ -57,17 +56,6 @@ def test_an_answer_for_a_topic_that_does_not_exist_is_refused(tmp_path: Path) ->
     path.write_text(yaml.safe_dump({"answers": []}))
     with pytest.raises(knowledge.KnowledgeError, match="no topic"):
         knowledge._answers_from(path)
-
-
-def test_code_of_practice_paragraphs_cited_by_answers_are_checked() -> None:
-    checked = set(yaml.safe_load((ROOT / "knowledge" / "checked_paragraphs.yml").read_text()))
-    unchecked = [
-        (answer.id, source.ref)
-        for answer in knowledge.answers().values()
-        for source in answer.sources
-        if source.doc == "cop" and source.ref not in checked
-    ]
-    assert not unchecked
 
 
 def test_no_way_of_asking_is_given_twice() -> None:
