@@ -38,11 +38,9 @@ class ActionAnswerQuestion(Action):
         else:
             offered = [knowledge.answer_button(other) for other in knowledge.answers_to_offer(answer)]
             text = knowledge.question_answer_text(answer, current_council())
-            if second is None:
-                dispatcher.utter_message(text=text, buttons=[MORE_BUTTON, *offered])
-            else:
-                dispatcher.utter_message(text=text)
-                dispatcher.utter_message(text=knowledge.second_answer_text(second), buttons=[MORE_BUTTON, *offered])
+            if second is not None:  # both answers in one reply, so a turn is one message whatever was asked
+                text += "\n\n" + knowledge.second_answer_text(second)
+            dispatcher.utter_message(text=text, buttons=[MORE_BUTTON, *offered])
         return [SlotSet(LAST_TOPIC, topic.key), SlotSet(MORE_GIVEN, False)]
 
 
