@@ -14,8 +14,10 @@ NLU_CODE := bot/nlp/encoder.py $(wildcard bot/rasa_server/*_featurizer.py bot/ra
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk
+# Rasa reports usage to its makers unless told not to; nothing about this service leaves the machine.
+export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: help venv spacy train validate run scaled stop test test-fast bench questions crossval lint clean
+.PHONY: help venv spacy train validate run scaled stop test test-fast bench questions sessions crossval lint clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -78,6 +80,9 @@ bench: train ## Measure latency, throughput, memory and start-up; writes bench/r
 
 crossval: $(SPACY_MODEL)/meta.json ## Rasa's 5-fold cross-validation of the NLU; the reports go to results/crossval/
 	$(RASA) test nlu --nlu data/nlu --config config.yml --cross-validation --folds 5 --out results/crossval
+
+sessions: $(VENV)/.installed ## Replay the scripted staff sessions (tests/data/staff_sessions): fields filed right and wrong
+	$(PY) -m bench.staff_sessions
 
 questions: train ## Grade the answers to the real-style question sets (ours, and ../shared/eval when present)
 	$(PY) -m bench.questions

@@ -9,9 +9,10 @@ from rasa_sdk.events import UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 import knowledge
-from actions.linking import ActionLinkAccount, find_code, links_codes_first
+from actions.linking import ActionLinkAccount, links_codes_first
 from actions.support import latest_intent
 from actions.topics import PERSON_BUTTON, current_council, likely_topics, topic_buttons
+from bot.core.codes import find_code
 
 
 def _not_sure(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import itertools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,16 +21,17 @@ from sqlalchemy.orm import Session
 
 from actions.session import tell_reminders
 from actions.support import Caller, Events, Run, in_thread, latest_intent, store_guard
-from bot.core import names
+from bot.core.codes import find_code
 from bot.store import accounts
 from bot.store.access import Person, PersonKind
 from bot.store.db import sessions
 from bot.store.models import Parent, Pupil, Staff
 
+EXAMPLE_CODE = "KQ7D-M2XA-9WZP"
 HOW_TO_LINK = (
     "If you work at the school, type the link code your school's admin gave you. "
     "If you're a parent or carer, type the access code your child's school gave you "
-    "(it looks like ABCD-1234)."
+    f"(it looks like {EXAMPLE_CODE})."
 )
 CODE_WORD = re.compile(r"\bcodes?\b", re.IGNORECASE)
 
@@ -42,6 +42,7 @@ class LinkOutcome(str, enum.Enum):
     used = "used"
     expired = "expired"
     throttled = "throttled"
+    paused = "paused"
 
 
 @dataclass(frozen=True)
@@ -50,37 +51,6 @@ class LinkReply:
     person: Person | None
     described: str  # who the chat is now linked as, in words
     tries_left: int
-
-
-def find_code(text: str) -> str | None:
-    """A link or access code in the message, if there is one.
-
-    Codes are eight letters and digits, always with a digit, typed whole or
-    as two groups of four. When several readings are possible ("code kq7d
-    m2xa"), a hyphenated pair wins, then a pair whose halves are not words.
-    """
-    tokens = [(m.group(), m.start(), m.end()) for m in re.finditer(r"[A-Za-z0-9]+", text or "")]
-    everyday = names.english_words()
-    found: list[tuple[int, str]] = []
-    for word, _, _ in tokens:
-        if len(word) == 8 and _code_like(word):
-            found.append((1, word.upper()))
-    for (left, _, left_end), (right, right_start, _) in itertools.pairwise(tokens):
-        gap = text[left_end:right_start]
-        if len(left) == 4 and len(right) == 4 and gap in ("-", " ", " - ") and _code_like(left + right):
-            score = (2 if gap == "-" else 0) + sum(half.lower() not in everyday for half in (left, right))
-            found.append((score, f"{left}-{right}".upper()))
-    return max(found, key=lambda item: item[0])[1] if found else None
-
-
-def _code_like(raw: str) -> bool:
-    """Letters and digits of the codes' own alphabet, with both: "2015 code" is not one (codes have no 0 or 1)."""
-    upper = raw.upper()
-    return (
-        all(ch in accounts.CODE_ALPHABET for ch in upper)
-        and any(ch.isdigit() for ch in raw)
-        and any(ch.isalpha() for ch in raw)
-    )
 
 
 def links_codes_first(run: Run) -> Run:
@@ -127,6 +97,12 @@ def link_text(reply: LinkReply) -> str:
             f"Thank you, you're now linked as {reply.described}. You can ask \"what's in my child's plan?\", "
             '"what are the targets?" or "when\'s the next review?". Say "forget me on this device" to unlink.'
         )
+    if reply.outcome == LinkOutcome.paused:
+        return (
+            "I can't check codes just now: so many wrong codes have been typed in the last hour that "
+            "code checks are paused for everyone, to keep children's records safe. Please try again in an hour, "
+            "or ask the school to link you. Questions about SEN support still work as usual."
+        )
     if reply.outcome == LinkOutcome.throttled:
         return (
             "There have been too many wrong codes from this chat, so I've paused code checks for "
@@ -157,7 +133,7 @@ class ActionLinkAccount(Action):
         if code is None:
             dispatcher.utter_message(
                 text="To link this chat, please type your code as it was given to you, for example "
-                '"my code is ABCD-1234". ' + HOW_TO_LINK.split(". ")[0] + "."
+                f'"my code is {EXAMPLE_CODE}". ' + HOW_TO_LINK.split(". ")[0] + "."
             )
             return []
         reply = await in_thread(_link, caller, code)

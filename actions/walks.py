@@ -28,7 +28,7 @@ from actions.linking import HOW_TO_LINK
 from actions.support import Caller, Events, StoreUnavailable, in_thread, pupil_buttons, school_name
 from actions.topics import first_reply
 from bot.core.names import Candidate
-from bot.core.walker import YES, Turn, Walk, is_command
+from bot.core.walker import Turn, Walk, agreement, is_command
 from bot.store import access, records, revisions
 from bot.store.access import Viewer
 from bot.store.db import sessions
@@ -125,8 +125,18 @@ def take(recording: Recording, caller: Caller, document_id: int, seen: int, aske
             return TakeReply(Result.gone)
         name, state, values = loaded.name, loaded.state, loaded.values
         if state.get("confirming"):
-            if YES.match(text.strip().lower()):
+            meant = agreement(text)
+            if meant:
                 return TakeReply(Result.agreed, recording.finish(session, viewer, document_id, name))
+            if meant is None:
+                return TakeReply(
+                    Result.carry_on,
+                    [],
+                    f"I'm not sure whether to save it yet. Shall I save it as {name}'s {recording.noun}? Say \"yes\", "
+                    'or "change ..." to change a section first.',
+                    recording.confirm_buttons,
+                    seen,
+                )
             state.pop("confirming")
         view = walk.view_for(state, asked)
         turn = walk.handle(view, text, name, values)

@@ -394,7 +394,7 @@ def run(postgres_dsn: str, pupils: int = 100_000, calls: int = 200) -> dict[str,
     folder = Path(tempfile.mkdtemp(prefix="sen-bench-store-"))
     results["sqlite"] = measure(f"sqlite:///{folder / 'store.db'}", pupils, calls)
     params = dict(item.split("=", 1) for item in postgres_dsn.split())
-    name = f"sen_bench_{uuid.uuid4().hex[:8]}"
+    name = f"sen_bench_{uuid.uuid4().hex[:16]}"
     admin = psycopg2.connect(postgres_dsn)
     admin.autocommit = True
     with admin.cursor() as cursor:

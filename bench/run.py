@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import shutil
 import statistics
 import subprocess
@@ -50,6 +51,10 @@ def questions() -> list[str]:
     return texts
 
 
+# Each run's conversations are its own: REST sender ids must be long and unguessable.
+RUN = secrets.token_hex(8)
+
+
 async def send(session: aiohttp.ClientSession, url: str, sender: str, text: str) -> float:
     started = time.perf_counter()
     async with session.post(url, json={"sender": sender, "message": text}) as response:
@@ -67,10 +72,10 @@ async def conversations(url: str, texts: list[str], concurrent: int, turns: int,
     async def one(index: int, session: aiohttp.ClientSession) -> None:
         for turn in range(turns):
             text = texts[(index * turns + turn) % len(texts)]
-            latencies.append(await send(session, url, f"bench-{tag}-{index}", text))
+            latencies.append(await send(session, url, f"bench-{tag}-{RUN}-{index}", text))
 
     timeout = aiohttp.ClientTimeout(total=600)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp.ClientSession(headers=deployment.REST_HEADERS, timeout=timeout) as session:
         started = time.perf_counter()
         await asyncio.gather(*(one(index, session) for index in range(concurrent)))
         elapsed = time.perf_counter() - started
@@ -87,14 +92,15 @@ def sequential(url: str, texts: list[str], conversations_count: int, turns: int)
     latencies: list[float] = []
     first: list[float] = []
     later: list[float] = []
-    run_id = int(time.time())
 
     async def run() -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+        async with aiohttp.ClientSession(
+            headers=deployment.REST_HEADERS, timeout=aiohttp.ClientTimeout(total=600)
+        ) as session:
             for conversation in range(conversations_count):
                 for turn in range(turns):
                     text = texts[(conversation * turns + turn) % len(texts)]
-                    latency = await send(session, url, f"bench-seq-{run_id}-{conversation}", text)
+                    latency = await send(session, url, f"bench-seq-{RUN}-{conversation}", text)
                     latencies.append(latency)
                     (first if turn == 0 else later).append(latency)
 
@@ -114,7 +120,9 @@ def sequential(url: str, texts: list[str], conversations_count: int, turns: int)
 
 async def long_conversation(url: str, texts: list[str], turns: int) -> dict[str, Any]:
     latencies: list[float] = []
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as session:
+    async with aiohttp.ClientSession(
+        headers=deployment.REST_HEADERS, timeout=aiohttp.ClientTimeout(total=600)
+    ) as session:
         for turn in range(turns):
             latencies.append(await send(session, url, "bench-long", texts[turn % len(texts)]))
 

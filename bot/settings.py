@@ -7,6 +7,7 @@ here, so a deployment changes behaviour through the environment alone.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +26,82 @@ def rasa_port() -> int:
 
 def action_port() -> int:
     return int(os.environ.get("ACTION_PORT", "5055"))
+
+
+def bind_host() -> str:
+    """The address every server of the assistant listens on (``SEN_BIND_HOST``), by default this machine only.
+
+    A container deployment sets it to 0.0.0.0 inside its private network, where
+    nginx is the only service with a published port.
+    """
+    return os.environ.get("SEN_BIND_HOST", "127.0.0.1").strip() or "127.0.0.1"
+
+
+def action_secret() -> str:
+    """The secret every call from a Rasa server to an action server carries (``SEN_ACTION_SECRET``).
+
+    Without it, a random one is made once and kept in the state folder; the
+    launchers pass it to both sides. The action server refuses to start without one.
+    """
+    return os.environ.get("SEN_ACTION_SECRET") or kept_secret("action-server.key")
+
+
+def configured_action_secret() -> str:
+    """``SEN_ACTION_SECRET`` as set, or "" (the action server then refuses to start)."""
+    return os.environ.get("SEN_ACTION_SECRET", "").strip()
+
+
+def rest_token() -> str:
+    """The bearer token Rasa's REST channel requires when set (``SEN_REST_TOKEN``); the scaled deployment sets one."""
+    return os.environ.get("SEN_REST_TOKEN", "").strip()
+
+
+def wrong_codes_per_hour() -> int:
+    """Wrong link codes from everyone together in an hour before code checks pause (``SEN_WRONG_CODES_PER_HOUR``)."""
+    return int(os.environ.get("SEN_WRONG_CODES_PER_HOUR", "100"))
+
+
+def link_idle_days() -> int:
+    """Days a linked chat may go unused before its link ends and it must link again (``SEN_LINK_IDLE_DAYS``)."""
+    return int(os.environ.get("SEN_LINK_IDLE_DAYS", "90"))
+
+
+def conversation_days() -> int:
+    """Days conversation events are kept before the schedule's sweep deletes them (``SEN_CONVERSATION_DAYS``)."""
+    return int(os.environ.get("SEN_CONVERSATION_DAYS", "90"))
+
+
+def conversations_url() -> str:
+    """The Rasa servers' tracker store as a database URL, from the variables their endpoints file reads.
+
+    PostgreSQL (``SEN_PG_*``, the scaled deployment) or SQLite (``SEN_TRACKER_DB``, ``make run``);
+    "" when neither is set.
+    """
+    host = os.environ.get("SEN_PG_HOST")
+    if host:
+        from urllib.parse import quote
+
+        user = quote(os.environ.get("SEN_PG_USER", "postgres"))
+        password = os.environ.get("SEN_PG_PASSWORD", "")
+        login = f"{user}:{quote(password)}" if password else user
+        port = os.environ.get("SEN_PG_PORT", "5432")
+        return f"postgresql://{login}@{host}:{port}/{os.environ.get('SEN_PG_DATABASE', 'sen_support')}"
+    tracker = os.environ.get("SEN_TRACKER_DB", "").strip()
+    return f"sqlite:///{tracker}" if tracker else ""
+
+
+def allowed_origins() -> list[str]:
+    """The web pages allowed to open the web chat's connection (``SEN_ALLOWED_ORIGINS``, space-separated).
+
+    By default the web server's own address, under both of this machine's names.
+    """
+    configured = os.environ.get("SEN_ALLOWED_ORIGINS", "").split()
+    if configured:
+        return [origin.rstrip("/") for origin in configured]
+    page = public_url()
+    twins = {page, page.replace("//localhost", "//127.0.0.1"), page.replace("//127.0.0.1", "//localhost")}
+    scheme_host = [re.match(r"^[a-z]+://[^/]+", origin) for origin in sorted(twins)]
+    return [found.group(0) for found in scheme_host if found]
 
 
 def demo_enabled() -> bool:
@@ -223,6 +300,25 @@ def public_port() -> int:
     return int(os.environ.get("SEN_PUBLIC_PORT", "8080"))
 
 
+def rate_per_address() -> str:
+    """Requests one address may send to nginx's public paths (``SEN_RATE_PER_ADDRESS``, nginx's form: "5r/s")."""
+    return os.environ.get("SEN_RATE_PER_ADDRESS", "5r/s").strip()
+
+
+def rate_burst() -> int:
+    """How many requests above that rate one address may send at once (``SEN_RATE_BURST``)."""
+    return int(os.environ.get("SEN_RATE_BURST", "40"))
+
+
+def public_host() -> str:
+    """The address nginx's public side listens on in the scaled deployment (``SEN_PUBLIC_HOST``, this machine only).
+
+    nginx is the deployment's only public face: set this to 0.0.0.0 to open it
+    to the network; every other server stays on ``SEN_BIND_HOST``.
+    """
+    return os.environ.get("SEN_PUBLIC_HOST", "127.0.0.1").strip() or "127.0.0.1"
+
+
 def action_proxy_port() -> int:
     """nginx's port in front of the action servers (``SEN_ACTION_PROXY_PORT``)."""
     return int(os.environ.get("SEN_ACTION_PROXY_PORT", "5055"))
@@ -239,8 +335,8 @@ def chat_server_url_or(default: str) -> str:
 
 
 def process_environment(**overrides: str) -> dict[str, str]:
-    """The environment for a process the launchers start: this one's, with ``overrides``."""
-    return {**os.environ, **overrides}
+    """The environment for a process the launchers start: this one's, with Rasa's telemetry off and ``overrides``."""
+    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **overrides}
 
 
 def configured_bridge_secret() -> str:

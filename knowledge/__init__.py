@@ -7,20 +7,30 @@ the tests and the data checks. Nothing here knows about Rasa.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 HERE = Path(__file__).resolve().parent
 TOPICS_DIR = HERE / "topics"
 ANSWERS_DIR = HERE / "answers"
 COUNCILS_DIR = HERE / "councils"
+COUNCIL_SCHEMA = HERE / "council.schema.json"
 AUDIENCES = ("parents", "staff", "both")
 INTENT_PREFIX = "ask_"
 CONTACT_FIELDS = ("phone", "email", "url")  # the parts of a council's local_offer or sendiass that are contacts
+# Contacts recorded with how they were checked. The hand-over inbox is where a conversation is passed to a
+# person, so it is never among the ways to reach the service that answers show.
+CHECKED_CONTACTS = (*CONTACT_FIELDS, "handover_inbox")
 UNCONFIRMED = "(please check this on the council's website)"
 
 
@@ -240,7 +250,7 @@ def _council_part(path: Path, part: str, raw: dict[str, Any]) -> tuple[dict[str,
     values: dict[str, str] = {}
     checks: dict[str, ContactCheck] = {}
     for name, item in raw.items():
-        if name not in CONTACT_FIELDS:
+        if name not in CHECKED_CONTACTS:
             values[name] = str(item)
             continue
         if not isinstance(item, dict) or "value" not in item or "checked" not in item:
@@ -255,23 +265,142 @@ def _council_part(path: Path, part: str, raw: dict[str, Any]) -> tuple[dict[str,
     return values, checks
 
 
+def _shown_path(path: Path) -> str:
+    """A file as people name it: knowledge/councils/kent.yml inside the project, the full path elsewhere."""
+    try:
+        return str(path.resolve().relative_to(HERE.parent))
+    except ValueError:
+        return str(path)
+
+
+def _as_json(value: Any) -> Any:
+    """YAML reads an unquoted 2026-12-01 as a date, where the schema (like JSON) knows only text."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {key: _as_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_json(item) for item in value]
+    return value
+
+
+def _field(path: Iterable[str | int]) -> str:
+    """A field's place in a council file: sendiass.phone.checked, sources[2]."""
+    shown = ""
+    for step in path:
+        if isinstance(step, int):
+            shown += f"[{step}]"
+        else:
+            shown += f".{step}" if shown else step
+    return shown
+
+
+def _written(value: Any) -> str:
+    """A value as a council file writes it: null, true, 'text'."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+@cache
+def _council_validator() -> Draft202012Validator:
+    # Imported here, not above: it takes a tenth of a second, which only loading councils should cost.
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(COUNCIL_SCHEMA.read_text(encoding="utf-8"))
+    # Without a format checker, "format": "date" would let 2026-13-45 through.
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _schema_problems(error: ValidationError) -> list[tuple[str, str]]:
+    """One schema error as (field, what is wrong with it), in words for the person editing the file."""
+    where = list(error.absolute_path)
+    title = error.schema.get("title") if isinstance(error.schema, dict) else None
+    # The schema's "then" holds the rule for a confirmed contact: it says when and against what.
+    if "then" in error.relative_schema_path:
+        if error.validator == "required":
+            return [(_field([*where, "against"]), "a confirmed contact says what it was checked against")]
+        if where and where[-1] == "checked":
+            return [(_field(where), "a confirmed contact needs the date it was checked, written YYYY-MM-DD")]
+        return [(_field(where), "a confirmed contact says what it was checked against")]
+    if error.validator == "required":
+        return [
+            (_field([*where, name]), "required but missing")
+            for name in error.validator_value
+            if name not in error.instance
+        ]
+    if error.validator == "additionalProperties":
+        allowed = list(error.schema.get("properties", {}))
+        return [
+            (_field([*where, name]), f"unknown field (check the spelling; allowed here: {', '.join(allowed)})")
+            for name in error.instance
+            if name not in allowed
+        ]
+    if error.validator in ("minLength", "minItems"):
+        return [(_field(where), "must not be empty")]
+    if error.validator == "type" and not title:
+        kinds = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
+        return [(_field(where), f"{_written(error.instance)} is not of type {' or '.join(map(repr, kinds))}")]
+    if title:
+        return [(_field(where), f"{_written(error.instance)} is not {title}")]
+    return [(_field(where), error.message)]
+
+
+def _checked_council(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[str]]:
+    """A council file's fields, and everything wrong with them against the schema and the loader's rules."""
+    try:
+        raw = _as_json(_read_yaml(path))
+    except OSError as problem:
+        return None, [f"{shown}: cannot be read ({problem.strerror or problem})"]
+    except UnicodeDecodeError:
+        return None, [f"{shown}: is not UTF-8 text"]
+    except yaml.YAMLError as problem:
+        return None, [f"{shown}: is not valid YAML: {' '.join(str(problem).split())}"]
+    if not isinstance(raw, dict):
+        return None, [f"{shown}: should hold a council's fields (id, name, short_name, ...), not {_written(raw)}"]
+    found: dict[str, str] = {}
+    for error in _council_validator().iter_errors(raw):
+        for where, what in _schema_problems(error):
+            # One problem a field is enough to fix it; the schema gives the most particular one first.
+            found.setdefault(where, what)
+    if isinstance(raw.get("id"), str) and raw["id"] != path.stem:
+        found.setdefault("id", f"{_written(raw['id'])} does not match the file name: the id must be {path.stem!r}")
+    problems = [f"{shown}: {where}: {what}" if where else f"{shown}: {what}" for where, what in found.items()]
+    return (None if problems else raw), problems
+
+
+def council_problems(path: Path, shown: str | None = None) -> list[str]:
+    """Every way a council file breaks the schema or the loader's rules, one line each naming the file and field.
+
+    An empty list means the file can be loaded. ``shown`` is how to name the file (by default, from the project).
+    """
+    return _checked_council(path, shown or _shown_path(path))[1]
+
+
+def _council_from(path: Path) -> Council:
+    raw, problems = _checked_council(path, _shown_path(path))
+    if raw is None:
+        raise KnowledgeError("\n".join(problems))
+    local_offer, offer_checks = _council_part(path, "local_offer", raw["local_offer"])
+    sendiass, sendiass_checks = _council_part(path, "sendiass", raw["sendiass"])
+    return Council(
+        id=raw["id"],
+        name=raw["name"],
+        short_name=raw["short_name"],
+        local_offer=local_offer,
+        sendiass=sendiass,
+        sources=tuple(raw.get("sources") or ()),
+        checks=offer_checks | sendiass_checks,
+    )
+
+
 @cache
 def councils() -> dict[str, Council]:
-    result = {}
-    for path in sorted(COUNCILS_DIR.glob("*.yml")):
-        raw = _read_yaml(path)
-        local_offer, offer_checks = _council_part(path, "local_offer", raw["local_offer"])
-        sendiass, sendiass_checks = _council_part(path, "sendiass", raw["sendiass"])
-        result[raw["id"]] = Council(
-            id=raw["id"],
-            name=raw["name"],
-            short_name=raw["short_name"],
-            local_offer=local_offer,
-            sendiass=sendiass,
-            sources=tuple(raw.get("sources") or ()),
-            checks=offer_checks | sendiass_checks,
-        )
-    return result
+    """Every council, by id, each file checked against council.schema.json as it is loaded."""
+    return {place.id: place for place in map(_council_from, sorted(COUNCILS_DIR.glob("*.yml")))}
 
 
 def council(council_id: str) -> Council:

@@ -98,7 +98,7 @@ def server_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("server-logs")
 
 
-TEST_IDENTITY_KEY = "tests-identity-key"
+TEST_IDENTITY_KEY = servers.IDENTITY_KEY
 TEST_BRIDGE_SECRET = "tests-telegram-bridge-secret"
 
 
@@ -130,14 +130,22 @@ def demo_store_postgres() -> Iterator[str]:
 
 
 def demo_codes(url: str) -> Any:
-    """Fresh codes for the demo SENCO and parent in the store at ``url``."""
+    """Fresh codes for the demo SENCO and parent in the store at ``url``, under the test servers' key."""
     from bot.store import demo
     from bot.store.db import sessions
 
-    with sessions(url).begin() as session:
-        found = demo.find_demo(session)
-        assert found is not None, f"no demo school in the store at {url}"
-        return demo.codes(session, found)
+    previous = os.environ.get("SEN_IDENTITY_KEY")
+    os.environ["SEN_IDENTITY_KEY"] = TEST_IDENTITY_KEY
+    try:
+        with sessions(url).begin() as session:
+            found = demo.find_demo(session)
+            assert found is not None, f"no demo school in the store at {url}"
+            return demo.codes(session, found)
+    finally:
+        if previous is None:
+            del os.environ["SEN_IDENTITY_KEY"]
+        else:
+            os.environ["SEN_IDENTITY_KEY"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -157,16 +165,21 @@ def action_server_postgres(trained_model: Path, server_logs: Path, demo_store_po
 
 
 @pytest.fixture(scope="session")
-def rasa_sqlite(action_server: int, server_logs: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+def sqlite_tracker_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The conversations of ``rasa_sqlite``, as its tracker store writes them."""
+    return tmp_path_factory.mktemp("sqlite") / "tracker.db"
+
+
+@pytest.fixture(scope="session")
+def rasa_sqlite(action_server: int, server_logs: Path, sqlite_tracker_db: Path) -> Iterator[int]:
     """A Rasa server with the default store: SQLite tracker store, in-process lock store.
 
     Its Telegram channel accepts the Telegram app's messages with ``TEST_BRIDGE_SECRET``.
     """
-    folder = tmp_path_factory.mktemp("sqlite")
     endpoints = servers.write_endpoints(
-        folder / "endpoints.yml",
+        sqlite_tracker_db.parent / "endpoints.yml",
         action_server,
-        {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(folder / "tracker.db")},
+        {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(sqlite_tracker_db)},
     )
     server, port = servers.start_rasa_server(server_logs, endpoints, SEN_TELEGRAM_BRIDGE_SECRET=TEST_BRIDGE_SECRET)
     yield port

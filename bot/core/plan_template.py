@@ -54,6 +54,8 @@ class Step:
     review_gap: bool = False  # a review date: from today on, and questioned when far off (CoP 6.54, 6.65)
     suggest_weeks: int | None = None  # offer the date this many weeks ahead as a button
     stored: bool = True  # False for a question that only steers the walk ("any new targets?")
+    person: bool = False  # the answer is a person: "Mr Patel signed it off" stores "Mr Patel"
+    also_date: str | None = None  # a date step the same sentence may answer ("... on the 4th")
 
     @property
     def group(self) -> str | None:
@@ -99,7 +101,27 @@ FUNDING = (
 )
 YES_NO = (
     Choice("yes", "Yes", ("yes", "y", "yeah", "yep", "sure", "ok", "okay", "another", "add")),
-    Choice("no", "No", ("no", "n", "nope", "done", "that's all", "thats all", "no more", "finished")),
+    Choice(
+        "no",
+        "No",
+        (
+            "no",
+            "n",
+            "nope",
+            "done",
+            "that's all",
+            "thats all",
+            "no more",
+            "finished",
+            "that's everything",
+            "all done",
+            # Meant for the summary that comes after the last target: the targets are finished.
+            "save it",
+            "agree",
+            "that's right",
+            "looks good",
+        ),
+    ),
 )
 
 STEPS: tuple[Step, ...] = (
@@ -154,12 +176,16 @@ STEPS: tuple[Step, ...] = (
         "outcome",
     ),
     Step("target.more", 12, "Would you like to add another target?", "yes_no", YES_NO),
-    Step("agreed_by_senco_name", 13, "Which SENCO agreed the plan? (Their name.)"),
+    Step("agreed_by_senco_name", 13, "Which SENCO agreed the plan? (Their name.)", person=True, also_date="agreed_on"),
     Step("agreed_on", 13, "On what date was the plan agreed?", "date", prefer="past"),
     Step("review_date", 14, "When is the plan's review date?", "date", review_gap=True),
 )
 STEP_BY_KEY = {step.key: step for step in STEPS}
 TOTAL_SECTIONS = len(SECTIONS)
+
+
+# A person as staff write one in a record: a title and a surname, perhaps a first name between.
+PERSON = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr)\.?\s+(?:[A-Z][\w'-]+\s+)?[A-Z][\w'-]+")
 
 
 @dataclass(frozen=True)
@@ -186,15 +212,35 @@ def question(step: Step, name: str, target: int = 1, outcome: str = "") -> str:
     return step.question.format(name=name, target=target, outcome=outcome)
 
 
-def _choose(step: Step, text: str) -> Choice | None:
-    said = " ".join(re.sub(r"[^\w&' ]", " ", text.lower()).split())
+def _said(text: str) -> str:
+    return " ".join(re.sub(r"[^\w&' ]", " ", text.lower()).split())
+
+
+def choices_meant(step: Step, text: str) -> list[Choice]:
+    """The choices a free answer may mean, best first: one exact title, or those whose words appear most.
+
+    "nope, still waiting to hear, we applied on the 2nd" has one "no" word and two "requested" words,
+    so it means Requested; a tie ("not yet, we applied") gives both, for the walk to ask which.
+    """
+    said = _said(text)
     for choice in step.choices:
         if said in (choice.value, choice.title.lower()):
-            return choice
-    for choice in step.choices:
-        if any(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", said) for word in choice.words):
-            return choice
-    return None
+            return [choice]
+    counted = [
+        (sum(bool(re.search(rf"(?<!\w){re.escape(word)}(?!\w)", said)) for word in choice.words), choice)
+        for choice in step.choices
+    ]
+    best = max((count for count, _ in counted), default=0)
+    return [choice for count, choice in counted if count == best] if best else []
+
+
+def leading_choice_words(step: Step, choice: Choice, text: str) -> str:
+    """What follows a choice's word at the start of an answer ("yes, £3,000 for a TA" gives "£3,000 for a TA")."""
+    for word in sorted(choice.words, key=len, reverse=True):
+        found = re.match(rf"^\s*{re.escape(word)}(?!\w)[\s,.;:!-]*", text, re.IGNORECASE)
+        if found:
+            return text[found.end() :].strip()
+    return ""
 
 
 def interpret(step: Step, text: str, name: str, today: dt.date | None = None, deadline: str | None = None) -> Reading:
@@ -206,12 +252,18 @@ def interpret(step: Step, text: str, name: str, today: dt.date | None = None, de
             problem='I didn\'t catch an answer there. You can type it, or say "skip" to come back to it later.'
         )
     if step.kind in ("choice", "yes_no"):
-        choice = _choose(step, answer)
-        if choice is None:
+        meant = choices_meant(step, answer)
+        if not meant:
             options = ", ".join(c.title for c in step.choices)
             return Reading(problem=f"Sorry, I didn't recognise that. Please choose one of: {options}.")
-        return Reading(value=choice.value)
+        if len(meant) > 1:
+            either = " or ".join(c.title for c in meant)
+            return Reading(problem=f"I can read that two ways: did you mean {either}?")
+        return Reading(value=meant[0].value)
     if step.kind == "date":
+        impossible = dates.impossible_date(answer)
+        if impossible:
+            return Reading(problem=f"{impossible} Please give the date again.")
         day = dates.parse_date(answer, step.prefer, today)
         if day is None:
             return Reading(problem='I couldn\'t read that as a date. Try "14 March 2025", "14/3" or "next Tuesday".')
@@ -251,4 +303,8 @@ def interpret(step: Step, text: str, name: str, today: dt.date | None = None, de
                 "You can use this, keep yours, or type a new version."
             ),
         )
+    if step.person:
+        named = PERSON.search(answer)
+        if named and named.group(0) != answer:
+            return Reading(value=named.group(0))
     return Reading(value=answer)

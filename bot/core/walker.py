@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import dates
-from bot.core.plan_template import SECTIONS, STEPS, Step, interpret, question
+from bot.core.plan_template import SECTIONS, STEPS, Step, interpret, leading_choice_words, question
 
 SKIP = re.compile(
     r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|"
@@ -39,12 +39,40 @@ STOP = re.compile(
     r"that'?s enough for now|quit)$"
 )
 WHERE = re.compile(r"^(?:where am i|progress|how far (?:am i|have i got)|what section)\??$")
+# Changing or adding to any section by name, from anywhere in the walk, with the new words in the same message.
+ADD_TO = re.compile(
+    r"^(?:also\s+|and\s+|please\s+)?add\s+(?:this\s+)?(?:to|under)\s+(?:the\s+)?(?P<what>[^:]+?)\s*:\s*(?P<value>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+CHANGE_TO = re.compile(
+    r"^(?:please\s+)?(?:change|replace|set|update)\s+(?:the\s+)?(?P<what>.+?)\s+to\s*:?\s+(?P<value>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
 CHANGE = re.compile(r"^(?:change|edit|update|redo|go back to|fix)\s+(?:the\s+|my\s+|section\s+)?(?P<what>.+)$")
 YES = re.compile(
     r"^(?:yes|y|yeah|yep|ok|okay|sure|agree|agreed|confirm|use (?:it|this|that|the suggestion)|"
     r"that'?s right|correct|save it)\b"
 )
 NO = re.compile(r"^(?:no|n|nope|not yet|keep mine|keep my version|mine)\b")
+
+# At the summary: agreement said any way people say it, and second thoughts said anywhere in the message.
+AGREEMENT = re.compile(
+    r"\b(?:yes|yep|yeah|ok|okay|agree|agreed|save|save it|confirm|confirmed|correct|perfect|go ahead|"
+    r"that'?s (?:right|correct|fine|it|all|great)|looks? (?:good|right|fine|great)|all good|spot on)\b"
+)
+SECOND_THOUGHTS = re.compile(
+    r"\b(?:no|not|nope|don'?t|wait|hang on|hold on|change|wrong|isn'?t|missing|before you|but)\b"
+)
+
+
+def agreement(text: str) -> bool | None:
+    """Whether a reply to the summary agrees (True), does not (False), or could be either (None): then ask."""
+    said = " ".join((text or "").strip().lower().rstrip(".!").split())
+    agrees, doubts = bool(AGREEMENT.search(said)), bool(SECOND_THOUGHTS.search(said))
+    if agrees and doubts:
+        return None
+    return agrees
+
 
 PLAN_STEPS_BEFORE = [step for step in STEPS if not step.is_target_step and step.section < 12]
 PLAN_STEPS_AFTER = [step for step in STEPS if not step.is_target_step and step.section > 12]
@@ -320,6 +348,11 @@ class Walk:
         if WHERE.match(said):
             turn.say.append(self.progress(state, name))
             return self.ask(state, name, values, turn) if step_id else turn
+        edit = ADD_TO.match(text.strip()) or CHANGE_TO.match(text.strip())
+        target_of_edit = self._matches_section(edit.group("what"), state) if edit else None
+        if edit and target_of_edit:
+            adding = edit.re is ADD_TO
+            return self._edit(state, target_of_edit, edit.group("value").strip(), adding, name, values, turn, today)
         change = CHANGE.match(said)
         if change:
             target_id = self._matches_section(change.group("what"), state)
@@ -360,6 +393,9 @@ class Walk:
             state["answered"].append(step_id)
             return self.ask(state, name, values, turn)
 
+        if pending and "asking" in pending and pending.get("step") != step_id:
+            # A change elsewhere opened an earlier question; the follow-up on screen is answered first.
+            step_id = pending["step"]
         step, number = self.step_of(step_id)
         deadline = values.get(self.template.deadline)
         if pending and pending.get("step") == step_id:
@@ -397,7 +433,68 @@ class Walk:
                 }
                 turn.say.append(provision_question(missing[0]))
                 return turn
-        return self._store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
+        return self._store(
+            state, step_id, step, number, reading.value, reading.extra, name, values, turn, text=text, today=today
+        )
+
+    def label(self, step_id: str, name: str) -> str:
+        """How a step is named back to the user: its section, or "target 2's provision"."""
+        step, number = self.step_of(step_id)
+        if number is not None:
+            return f"{step.group} {number}'s {step.key.split('.')[1]}"
+        return self.title(step, name).lower()
+
+    def _edit(
+        self,
+        state: dict[str, Any],
+        step_id: str,
+        typed: str,
+        adding: bool,
+        name: str,
+        values: dict[str, Any],
+        turn: Turn,
+        today: dt.date | None,
+    ) -> Turn:
+        """ "add to strengths: ..." appends to what is there; "change target 2's provision to ..." replaces it.
+
+        Either is said back, the old value with it, and the walk carries on with the question it was on.
+        """
+        step, number = self.step_of(step_id)
+        old = values.get(step_id)
+        shown_old = self._shown_value(old) if old not in (None, "") else ""
+        new_text = f"{shown_old}; {typed}" if adding and step.kind == "text" and shown_old else typed
+        deadline = values.get(self.template.deadline)
+        reading = interpret(
+            step, new_text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None
+        )
+        label = self.label(step_id, name)
+        if reading.problem is not None:
+            turn.say.append(f"For {label}: {reading.problem}")
+            return self._carry_on(state, name, values, turn)
+        shown_new = self._shown_value(reading.value)
+        if adding and shown_old:
+            turn.say.append(f'Added to {label}. It now reads: "{shown_new}".')
+        elif shown_old:
+            turn.say.append(f'Changed {label} from "{shown_old}" to "{shown_new}".')
+        else:
+            turn.say.append(f'Put "{shown_new}" under {label}.')
+        pending = state.get("pending")
+        stored = self._store(state, step_id, step, number, reading.value, reading.extra, name, values, turn)
+        if pending and pending.get("step") != step_id:
+            # A follow-up question was open: put it again, so the next answer goes where it was meant.
+            stored.state["pending"] = pending
+            stored.say = [*stored.say[:-1]]
+            stored.buttons = []
+            return self._carry_on(stored.state, name, {**values, step_id: reading.value}, stored)
+        return stored
+
+    def _carry_on(self, state: dict[str, Any], name: str, values: dict[str, Any], turn: Turn) -> Turn:
+        """Put again whatever was asked last: an open follow-up question, or the current step."""
+        pending = state.get("pending")
+        if pending and "asking" in pending:
+            turn.say.append(provision_question(pending["asking"]))
+            return turn
+        return self.ask(state, name, values, turn)
 
     @staticmethod
     def _jsonable(value: Any) -> Any:
@@ -467,6 +564,8 @@ class Walk:
         name: str,
         values: dict[str, Any],
         turn: Turn,
+        text: str = "",
+        today: dt.date | None = None,
     ) -> Turn:
         if step.kind in ("choice", "yes_no"):
             state["choices"][step_id] = value
@@ -493,10 +592,43 @@ class Walk:
                 turn.save = {part: value}
         else:
             turn.save = {step.key: value}
+            if text and (step.kind == "choice" or step.also_date):
+                values = {**values, **self._fill_follow_ups(state, step, value, text, turn, today)}
         state["answered"].append(step_id)
         state["skipped"] = [s for s in state.get("skipped", []) if s != step_id]
         values = {**values, step_id: value}
         return self.ask(state, name, values, turn)
+
+    def _fill_follow_ups(
+        self, state: dict[str, Any], step: Step, value: Any, text: str, turn: Turn, today: dt.date | None
+    ) -> dict[str, Any]:
+        """What a choice's answer also says for the questions that follow from it ("we applied on the 2nd").
+
+        Each is stored, marked answered and named in the reply, so nothing typed is lost or asked again.
+        """
+        today = today or dates.today()
+        choice = next((c for c in step.choices if c.value == value), None)
+        filled: dict[str, Any] = {}
+        for follow in self.template.steps:
+            follows = follow.only_if == (step.key, value) or follow.key == step.also_date
+            if not follows or follow.key in state["answered"] or follow.group:
+                continue
+            found: Any = None
+            if follow.kind == "date":
+                dated = dates.find_date(text, follow.prefer, today)
+                if dated and (follow.prefer != "past" or dated[1] <= today):
+                    found = dated[1]
+            elif follow.kind == "text" and choice is not None:
+                rest = leading_choice_words(step, choice, text)
+                found = rest if len(rest.split()) >= 3 else None
+            if found is None:
+                continue
+            turn.save[follow.key] = found
+            filled[follow.key] = found
+            state["answered"].append(follow.key)
+            shown = dates.long_date(found) if isinstance(found, dt.date) else found
+            turn.say.append(f'Also noted from that, for "{follow.question}": {shown}.')
+        return filled
 
 
 PLAN_WALK = Walk(PLAN)

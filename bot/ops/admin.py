@@ -1,25 +1,31 @@
-"""The admin command: schools, staff, pupils, access codes, demo data and the audit trail.
+"""The admin command: schools, staff, pupils, codes, demo data, the audit trail, council files, subject access, erasure.
 
 Usage: python -m bot.ops.admin COMMAND [options]   (``--help`` on any command)
 
 Every change is written to the audit trail as done by "admin". The database
-is the one the assistant uses (``DATABASE_URL``, or SQLite under var/).
+is the one the assistant uses (``DATABASE_URL``, or SQLite under var/);
+``council-check`` alone needs none.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import knowledge
 from bot import settings
 from bot.core import dates
 from bot.core.vocabulary import StaffRole
-from bot.store import demo, document_links, migrate
+from bot.documents.subject_access import pupil_export_pdf
+from bot.store import accounts, demo, document_links, migrate, subject_access
 from bot.store.access import ADMIN, Person, Viewer, audit
 from bot.store.accounts import issue_parent_code, issue_staff_code
 from bot.store.db import sessions
@@ -194,6 +200,121 @@ def demo_banner(codes: demo.DemoCodes) -> str:
     )
 
 
+def council_check(files: Sequence[str]) -> str:
+    """Each council file checked against the schema and the loader's rules: "FILE: ok", or a line per problem."""
+    lines: list[str] = []
+    invalid = False
+    for name in files:
+        problems = knowledge.council_problems(Path(name), shown=name)
+        invalid = invalid or bool(problems)
+        lines.extend(problems or [f"{name}: ok"])
+    if invalid:
+        raise AdminError("\n".join(lines))
+    return "\n".join(lines)
+
+
+def _deactivate_staff(session: Session, args: argparse.Namespace) -> str:
+    chats, codes = accounts.deactivate_staff(session, args.staff_id)
+    return f"Staff id {args.staff_id} can no longer see any records: {chats} chat(s) unlinked, {codes} code(s) ended."
+
+
+def _end_parent_access(session: Session, args: argparse.Namespace) -> str:
+    codes = accounts.end_parent_access(session, args.parent_id, args.pupil_id)
+    return f"Parent id {args.parent_id} can no longer see pupil id {args.pupil_id}; {codes} unused code(s) ended."
+
+
+def _revoke_codes(session: Session, args: argparse.Namespace) -> str:
+    count = accounts.revoke_codes(session, staff_id=args.staff_id, parent_id=args.parent_id, pupil_id=args.pupil_id)
+    return f"{count} unused code(s) ended."
+
+
+def _chats(session: Session, args: argparse.Namespace) -> str:
+    found = accounts.pupil_chats(session, args.pupil_id)
+    lines = [
+        f"chat {chat.id}: {chat.person} on {chat.channel}, linked {chat.linked_at:%Y-%m-%d}, "
+        f"last used {chat.last_used_at:%Y-%m-%d}"
+        for chat in found
+    ]
+    return "\n".join(lines) or f"No chats can see pupil id {args.pupil_id}."
+
+
+def _end_chat(session: Session, args: argparse.Namespace) -> str:
+    accounts.end_chat(session, args.chat_id)
+    return f"Chat {args.chat_id} is no longer linked."
+
+
+# Ending access (bot/store/accounts.py): each audited as done by the admin.
+ENDING_ACCESS: dict[str, Callable[[Session, argparse.Namespace], str]] = {
+    "deactivate-staff": _deactivate_staff,
+    "end-parent-access": _end_parent_access,
+    "revoke-codes": _revoke_codes,
+    "chats": _chats,
+    "end-chat": _end_chat,
+}
+
+
+def _private_file(folder: Path, name: str, content: bytes) -> Path:
+    """Write a file only its owner may read: it holds a child's records."""
+    path = folder / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # a file that was already there keeps its mode through O_CREAT
+        file.write(content)
+    return path
+
+
+def _export_folder(name: str) -> Path:
+    folder = Path(name)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def _as_json(export: dict[str, object]) -> bytes:
+    return (json.dumps(export, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def _export_pupil(session: Session, args: argparse.Namespace) -> str:
+    export = subject_access.pupil_export(session, args.pupil_id)
+    folder = _export_folder(args.out)
+    written = [
+        _private_file(folder, f"pupil-{args.pupil_id}.json", _as_json(export)),
+        _private_file(folder, f"pupil-{args.pupil_id}.pdf", pupil_export_pdf(export)),
+    ]
+    return "\n".join(str(path) for path in written)
+
+
+def _export_parent(session: Session, args: argparse.Namespace) -> str:
+    export = subject_access.parent_export(session, args.parent_id)
+    return str(_private_file(_export_folder(args.out), f"parent-{args.parent_id}.json", _as_json(export)))
+
+
+def _count_lines(counts: dict[str, int]) -> str:
+    return "\n".join(f"  {table}: {count}" for table, count in counts.items())
+
+
+def _erase_pupil(session: Session, args: argparse.Namespace) -> str:
+    if not args.confirm:
+        counts = subject_access.erasure_counts(session, args.pupil_id)
+        raise AdminError(
+            f"Nothing was erased. Erasing pupil id {args.pupil_id} would delete these rows:\n{_count_lines(counts)}\n"
+            f"Audit events about the pupil would be kept, saying only {subject_access.erased_marker(args.pupil_id)!r}. "
+            "Run again with --confirm to erase."
+        )
+    counts = subject_access.erase_pupil(session, args.pupil_id)
+    return (
+        f"Pupil id {args.pupil_id} is erased. Rows deleted:\n{_count_lines(counts)}\n"
+        f"Audit events about the pupil are kept, saying only {subject_access.erased_marker(args.pupil_id)!r}."
+    )
+
+
+# Subject access and erasure (bot/store/subject_access.py): each audited as done by the admin.
+SUBJECT_ACCESS: dict[str, Callable[[Session, argparse.Namespace], str]] = {
+    "export-pupil": _export_pupil,
+    "export-parent": _export_parent,
+    "erase-pupil": _erase_pupil,
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot.ops.admin", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -238,12 +359,49 @@ def _parser() -> argparse.ArgumentParser:
     trail = commands.add_parser("audit", help="list audit events, newest last")
     trail.add_argument("--pupil-id", type=int)
     trail.add_argument("--limit", type=int, default=50)
+
+    leaver = commands.add_parser("deactivate-staff", help="end a member of staff's access: account, chats, codes")
+    leaver.add_argument("staff_id", type=int)
+    ended = commands.add_parser("end-parent-access", help="end a parent's access to one pupil")
+    ended.add_argument("parent_id", type=int)
+    ended.add_argument("pupil_id", type=int)
+    revoke = commands.add_parser("revoke-codes", help="end the unused codes of a member of staff, a parent or a pupil")
+    whose = revoke.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--staff-id", type=int)
+    whose.add_argument("--parent-id", type=int)
+    whose.add_argument("--pupil-id", type=int)
+    chats = commands.add_parser("chats", help="list the chats that can see a pupil's records")
+    chats.add_argument("pupil_id", type=int)
+    end_chat = commands.add_parser("end-chat", help="unlink one chat, by the id `chats` shows")
+    end_chat.add_argument("chat_id", type=int)
+
+    export = commands.add_parser("export-pupil", help="write everything held about a pupil as JSON and PDF")
+    export.add_argument("pupil_id", type=int)
+    export.add_argument("--out", required=True, metavar="DIR", help="folder for pupil-ID.json and .pdf")
+    export_parent = commands.add_parser("export-parent", help="write what is held about a parent as JSON")
+    export_parent.add_argument("parent_id", type=int)
+    export_parent.add_argument("--out", required=True, metavar="DIR", help="folder for parent-ID.json")
+    erase = commands.add_parser("erase-pupil", help="delete everything held about a pupil (the audit trail is kept)")
+    erase.add_argument("pupil_id", type=int)
+    erase.add_argument("--confirm", action="store_true", help="erase; without it, only say what would be deleted")
+
+    check = commands.add_parser("council-check", help="check council files (knowledge/councils/*.yml); no database")
+    check.add_argument("files", nargs="+", metavar="FILE")
     return parser
 
 
 def run(argv: Sequence[str]) -> str:
     """Carry out one admin command and return what to print."""
     args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (LookupError, ValueError) as problem:
+        raise AdminError(str(problem)) from None
+
+
+def _run(args: argparse.Namespace) -> str:
+    if args.command == "council-check":
+        return council_check(args.files)
     migrate.upgrade()
     with sessions().begin() as session:
         if args.command == "create-school":
@@ -277,6 +435,10 @@ def run(argv: Sequence[str]) -> str:
             from bot.ops import reminders
 
             return reminders.digest(session, _school(session, args.school), max(1, args.days))
+        if args.command in ENDING_ACCESS:
+            return ENDING_ACCESS[args.command](session, args)
+        if args.command in SUBJECT_ACCESS:
+            return SUBJECT_ACCESS[args.command](session, args)
         if args.command == "audit":
             events = audit_events(session, args.limit, args.pupil_id)
             return "\n".join(format_event(event) for event in events) or "No audit events yet."

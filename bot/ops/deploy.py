@@ -39,8 +39,20 @@ from sqlalchemy.engine import make_url
 
 from bot import settings
 from bot.ops.run import prepare_demo, telegram_service
-from bot.ops.services import VENV_BIN, AlreadyRunning, Service, find_model, port_in_use, stop_all, wait_until_healthy
+from bot.ops.services import (
+    VENV_BIN,
+    AlreadyRunning,
+    Service,
+    action_server_command,
+    find_model,
+    port_in_use,
+    rasa_server_command,
+    stop_all,
+    wait_until_healthy,
+)
 from bot.store import migrate
+
+REST_TOKEN_FILE = "rest-channel.key"
 
 logger = logging.getLogger("sen-support")
 
@@ -146,8 +158,10 @@ def nginx_site(layout: Layout, host: str = "127.0.0.1") -> str:
         SEN_RASA_SERVERS=servers(layout.rasa_ports),
         SEN_ACTION_SERVERS=servers(layout.action_ports),
         SEN_WEB_SERVERS=f"server {host}:{layout.web_port};",
-        SEN_PUBLIC_LISTEN=str(layout.public_port),
+        SEN_PUBLIC_LISTEN=f"{settings.public_host()}:{layout.public_port}",
         SEN_ACTION_LISTEN=f"127.0.0.1:{layout.action_proxy_port}",
+        SEN_RATE_PER_ADDRESS=settings.rate_per_address(),
+        SEN_RATE_BURST=str(settings.rate_burst()),
     )
 
 
@@ -211,6 +225,24 @@ class Watched:
         return self.pause
 
 
+def nginx_service(layout: Layout, nginx_config: Path, log_dir: Path) -> Service:
+    """nginx in the foreground with the configuration ``write_nginx_config`` wrote."""
+    return Service(
+        name="nginx",
+        command=[
+            nginx_path(),
+            "-e",
+            str(nginx_config.parent / "error.log"),
+            "-c",
+            str(nginx_config),
+            "-g",
+            "daemon off;",
+        ],
+        health_url=f"http://127.0.0.1:{layout.public_port}/healthz",
+        log_path=log_dir / "nginx.log",
+    )
+
+
 def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Path) -> list[Service]:
     python = str(VENV_BIN / "python")
     running: list[Service] = []
@@ -218,7 +250,7 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
         running.append(
             Service(
                 name=f"action server {n}",
-                command=[python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                command=action_server_command(port),
                 health_url=f"http://127.0.0.1:{port}/health",
                 log_path=log_dir / f"actions-{n}.log",
             )
@@ -227,20 +259,7 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
         running.append(
             Service(
                 name=f"Rasa server {n}",
-                command=[
-                    str(VENV_BIN / "rasa"),
-                    "run",
-                    "--model",
-                    str(model),
-                    "--endpoints",
-                    str(ENDPOINTS),
-                    "--credentials",
-                    "credentials.yml",
-                    "--port",
-                    str(port),
-                    "--cors",
-                    "*",
-                ],
+                command=rasa_server_command(model, ENDPOINTS, port),
                 health_url=f"http://127.0.0.1:{port}/",
                 log_path=log_dir / f"rasa-{n}.log",
             )
@@ -261,22 +280,7 @@ def build_services(layout: Layout, model: Path, log_dir: Path, nginx_config: Pat
             log_path=log_dir / "reminders.log",
         )
     )
-    running.append(
-        Service(
-            name="nginx",
-            command=[
-                nginx_path(),
-                "-e",
-                str(nginx_config.parent / "error.log"),
-                "-c",
-                str(nginx_config),
-                "-g",
-                "daemon off;",
-            ],
-            health_url=f"http://127.0.0.1:{layout.public_port}/healthz",
-            log_path=log_dir / "nginx.log",
-        )
-    )
+    running.append(nginx_service(layout, nginx_config, log_dir))
     if layout.telegram_port is not None:
         running.append(telegram_service(log_dir, layout.telegram_port))
     return running
@@ -308,6 +312,7 @@ def banner(layout: Layout, log_dir: Path) -> str:
         f"  Behind nginx:  {len(layout.rasa_ports)} Rasa servers, {len(layout.action_ports)} action servers, "
         "PostgreSQL and Redis\n"
         f"  REST channel:  {url}/webhooks/rest/webhook\n"
+        f"                 with 'Authorization: Bearer <SEN_REST_TOKEN, or {settings.state_dir() / REST_TOKEN_FILE}>'\n"
         f"  Web chat:      {url}/\n"
         f"  Logs:          {log_dir}\n"
         "A process that stops is started again. Press Ctrl-C to stop.\n"
@@ -347,6 +352,9 @@ def main(argv: list[str]) -> int:
         DATABASE_URL=database,
         **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{layout.action_proxy_port}/webhook",
+        SEN_ACTION_SECRET=settings.action_secret(),
+        # Behind nginx the REST channel is public, so it needs a bearer token.
+        SEN_REST_TOKEN=settings.rest_token() or settings.kept_secret(REST_TOKEN_FILE),
         SEN_PUBLIC_URL=settings.public_url_or(public),
         SEN_CHAT_SERVER=settings.chat_server_url_or(public),
         SEN_RASA_URL=f"http://127.0.0.1:{layout.public_port}",

@@ -12,6 +12,9 @@ several messages. The bot is opened at the start of a round's sending and
 closed at its end. Reminders of staff not on Telegram wait for their next
 visit to the chat (``for_visit``).
 
+Each round also deletes conversations older than ``SEN_CONVERSATION_DAYS`` from the
+Rasa servers' tracker store (``bot/ops/retention.py``).
+
 Any number of copies may run against one database: a reminder is claimed
 before it is sent, so each goes out once. A failed send gives the reminder
 back to be tried in a later round. The log holds counts only, never a name.
@@ -39,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot import settings
 from bot.core import dates, wording
+from bot.ops import retention
 from bot.store import reminders
 from bot.store.access import ADMIN, Person, PersonKind, Viewer, audit
 from bot.store.db import sessions
@@ -58,6 +62,7 @@ DIGEST_LIMIT = 500
 @dataclass
 class RoundResult:
     created: int = 0
+    conversation_events_deleted: int = 0
     sent: int = 0
     failed: int = 0
 
@@ -182,6 +187,8 @@ class Schedule:
 
     async def round(self) -> RoundResult:
         result = RoundResult(created=await asyncio.to_thread(self._sweep))
+        # Old conversations go on the same schedule (bot/ops/retention.py).
+        result.conversation_events_deleted = await asyncio.to_thread(retention.sweep_configured)
         if self.bot is not None:
             result.sent, result.failed = await self.deliver()
         return result

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import signal
 import sys
 import time
@@ -30,9 +31,11 @@ from bot.ops.services import (
     VENV_BIN,
     AlreadyRunning,
     Service,
+    action_server_command,
     find_model,
     pid_alive,
     port_in_use,
+    rasa_server_command,
     stop_all,
     wait_until_healthy,
 )
@@ -74,26 +77,13 @@ def check_not_running(ports: dict[str, int]) -> None:
 def services(rasa_port: int, action_port: int, log_dir: Path, model: Path, web_port: int) -> list[Service]:
     actions = Service(
         name="action server",
-        command=[str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        command=action_server_command(action_port),
         health_url=f"http://127.0.0.1:{action_port}/health",
         log_path=log_dir / "actions.log",
     )
     rasa = Service(
         name="Rasa server",
-        command=[
-            str(VENV_BIN / "rasa"),
-            "run",
-            "--model",
-            str(model),
-            "--endpoints",
-            "endpoints.yml",
-            "--credentials",
-            "credentials.yml",
-            "--port",
-            str(rasa_port),
-            "--cors",
-            "*",
-        ],
+        command=rasa_server_command(model, "endpoints.yml", rasa_port),
         health_url=f"http://127.0.0.1:{rasa_port}/",
         log_path=log_dir / "rasa.log",
     )
@@ -146,7 +136,8 @@ def banner(rasa_port: int, place: knowledge.Council, log_dir: Path, telegram: st
         f"  Council:       {place.name} (set SEN_COUNCIL to change: {', '.join(sorted(knowledge.councils()))})\n"
         f"  REST channel:  {url}\n"
         f"  Try it:        curl -s -X POST {url} -H 'Content-Type: application/json' \\\n"
-        '                   -d \'{"sender": "me", "message": "what does assess plan do review mean"}\'\n'
+        f'                   -d \'{{"sender": "{secrets.token_hex(16)}", '
+        '"message": "what does assess plan do review mean"}\'\n'
         f"  Web chat:      {settings.public_url()}/ (a demo Local Offer page with the chat on it)\n"
         f"  Plan links:    {settings.public_url()}/documents/...\n"
         f"{telegram}"
@@ -213,6 +204,7 @@ def main(argv: list[str]) -> int:
     env = settings.process_environment(
         **settings.tensorflow_env(),
         SEN_ACTION_URL=f"http://127.0.0.1:{action_port}/webhook",
+        SEN_ACTION_SECRET=settings.action_secret(),
         SEN_TRACKER_DB=str(state / "tracker.db"),
     )
     running = [*services(rasa_port, action_port, log_dir, model, web_port), reminder_service(log_dir)]

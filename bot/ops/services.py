@@ -74,6 +74,31 @@ class Service:
             self.process.wait()
 
 
+def action_server_command(port: int) -> list[str]:
+    """The action server (``bot/action_server/app.py``), which needs ``SEN_ACTION_SECRET`` in its environment."""
+    return [str(VENV_BIN / "python"), "-m", "bot.action_server.app", "--port", str(port)]
+
+
+def rasa_server_command(model: Path, endpoints: Path | str, port: int) -> list[str]:
+    """A Rasa server on ``SEN_BIND_HOST``, open to the web chat's own pages only."""
+    return [
+        str(VENV_BIN / "rasa"),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(settings.PROJECT_ROOT / "credentials.yml"),
+        "--interface",
+        settings.bind_host(),
+        "--port",
+        str(port),
+        "--cors",
+        *settings.allowed_origins(),
+    ]
+
+
 def port_in_use(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)

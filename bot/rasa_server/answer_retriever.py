@@ -103,6 +103,15 @@ class AnswerRetriever(GraphComponent):
         self.labels: list[dict[str, str]] = []  # one a class: {"label", "intent", "answer"} ("answer" empty if outside)
         self.weights = np.zeros((0, 0), dtype=np.float32)  # (classes, dimensions)
         self.bias = np.zeros(0, dtype=np.float32)
+        self._index_labels()
+
+    def _index_labels(self) -> None:
+        """Each class's intent as a number, so a turn's sums over classes are array operations, not loops."""
+        self._intents = sorted({label["intent"] for label in self.labels})
+        number = {intent: n for n, intent in enumerate(self._intents)}
+        self._label_intent = np.asarray([number[label["intent"]] for label in self.labels], dtype=np.int64)
+        self._intent_number = number
+        self._eligible_intents = frozenset(self._intents) | {FALLBACK_INTENT}
 
     # Training ---------------------------------------------------------------
 
@@ -128,6 +137,7 @@ class AnswerRetriever(GraphComponent):
             # Kept as plain arrays (no pickle): P = softmax(x . weights + bias), as scikit-learn's multinomial model.
             self.weights = model.coef_.astype(np.float32)
             self.bias = model.intercept_.astype(np.float32)
+        self._index_labels()
         self.persist()
         return self._resource
 
@@ -154,6 +164,7 @@ class AnswerRetriever(GraphComponent):
                 loaded.labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
         except ValueError:
             return cls(config, model_storage, resource)
+        loaded._index_labels()
         return loaded
 
     # Answering --------------------------------------------------------------
@@ -169,7 +180,7 @@ class AnswerRetriever(GraphComponent):
     def _eligible(self, message: Message) -> bool:
         """A question, or not understood: anything else the classifier found (a look-up, a command) stands."""
         name = (message.get(INTENT) or {}).get(INTENT_NAME_KEY) or ""
-        return name in {label["intent"] for label in self.labels} | {FALLBACK_INTENT}
+        return name in self._eligible_intents
 
     def _prior(self, message: Message) -> npt.NDArray[np.float32]:
         ranking = {
@@ -177,12 +188,14 @@ class AnswerRetriever(GraphComponent):
             for item in message.get(INTENT_RANKING_KEY) or []
             if item.get(INTENT_NAME_KEY) != FALLBACK_INTENT
         }
-        return np.asarray([ranking.get(label["intent"], 0.0) for label in self.labels], dtype=np.float32)
+        by_intent = np.asarray([ranking.get(intent, 0.0) for intent in self._intents], dtype=np.float32)
+        prior: npt.NDArray[np.float32] = by_intent[self._label_intent]
+        return prior
 
     def _topic_probability(self, probabilities: npt.NDArray[np.float32], intent: str) -> float:
         """The answer model's probability for all of one intent's answers together."""
-        pairs = zip(probabilities, self.labels, strict=True)
-        return float(sum(chance for chance, label in pairs if label["intent"] == intent))
+        totals = np.bincount(self._label_intent, weights=probabilities, minlength=len(self._intents))
+        return float(totals[self._intent_number[intent]])
 
     def _second_answer(self, text: str, first: str) -> str:
         """The answer to another question in the same message, when one is clearly asked; else "".

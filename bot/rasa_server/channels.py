@@ -6,8 +6,9 @@ on must be one the caller cannot choose:
 - ``RestChannel`` is Rasa's REST channel at ``/webhooks/rest/webhook``, except
   that it always records the channel as ``rest`` (Rasa's own lets the caller
   name any channel in the request body), and it refuses sender ids made only
-  of digits: those are Telegram user ids, and a conversation belongs to one
-  sender id whatever the channel.
+  of digits (those are Telegram user ids, and a conversation belongs to one
+  sender id whatever the channel) or shorter than 16 characters (easy to
+  guess). Behind nginx it also needs ``SEN_REST_TOKEN`` as a bearer token.
 - ``TelegramBridgeInput`` at ``/webhooks/telegram/webhook`` is how the Telegram
   app (``bot/telegram/app.py``) forwards messages. It accepts a request only
   with the shared secret ``SEN_TELEGRAM_BRIDGE_SECRET`` in the
@@ -109,6 +110,22 @@ SECRET_HEADER = "X-SEN-Bridge-Secret"
 SECRET_ENV = "SEN_TELEGRAM_BRIDGE_SECRET"
 
 
+MIN_SENDER_LENGTH = 16
+
+
+def sender_problem(sender: str) -> str | None:
+    """Why a REST caller's sender id cannot be used, or None.
+
+    The sender id is the conversation: anyone who sends the same one carries it
+    on, a linked member of staff's included, so it must be hard to guess.
+    """
+    if sender.isdigit():
+        return "sender ids made only of digits are kept for Telegram users; use a long random id"
+    if len(sender) < MIN_SENDER_LENGTH:
+        return f"use a long random sender id (at least {MIN_SENDER_LENGTH} characters, for example a UUID)"
+    return None
+
+
 class RestChannel(RestInput):
     """Rasa's REST channel, with the channel name fixed to ``rest`` and Telegram's sender ids kept out."""
 
@@ -123,14 +140,19 @@ class RestChannel(RestInput):
         rest: Blueprint = super().blueprint(guarded(on_new_message))
         watch_failures(rest)
 
+        token = settings.rest_token()
+
         @rest.middleware("request")
-        async def refuse_telegram_ids(request: Request) -> response.HTTPResponse | None:
+        async def refuse_unsafe_callers(request: Request) -> response.HTTPResponse | None:
+            if token and not hmac.compare_digest(
+                request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()
+            ):
+                logger.warning("Refused a REST call without the channel's token")
+                return response.json({"error": "this channel needs its bearer token"}, status=401)
             body = request.json if request.method == "POST" and isinstance(request.json, dict) else {}
-            if str(body.get("sender") or "").strip().isdigit():
-                return response.json(
-                    {"error": "sender ids made only of digits are kept for Telegram users; use a long random id"},
-                    status=400,
-                )
+            problem = sender_problem(str(body.get("sender") or "").strip())
+            if problem:
+                return response.json({"error": problem}, status=400)
             return None
 
         return rest

@@ -2,7 +2,7 @@
 
 Configured in ``endpoints.yml`` as ``type: bot.rasa_server.tracker_store.SessionTrackerStore``
 with the keys of Rasa's SQL tracker store, and optionally ``max_session_events``.
-It changes four things:
+It changes five things:
 
 - **Long conversations roll into a new session.** Rasa loads and replays every
   event of the current session on every turn, so a turn's cost grows with the
@@ -22,6 +22,12 @@ It changes four things:
   write a stray session into the table when the database returns.
   ``expose_failures`` removes the wrapper, so the error reaches the channel, which
   tells the user to try again in a moment (``bot/rasa_server/channels.py``).
+
+- **Codes and private links are never kept.** Before an event is written,
+  every code-shaped string (a link or access code typed by a user) and every
+  private document link's token (given in a reply) is replaced by a placeholder
+  (``bot/core/codes.py``): the turn that used them has ended, and a conversation
+  table must not open a child's plan or link a chat.
 
 Saving uses the number of events the turn loaded instead of counting them again,
 and two indexes let the latest session be found without reading older ones. On
@@ -44,6 +50,8 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
+from bot.core.codes import redact
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_SESSION_EVENTS = 120
@@ -56,6 +64,17 @@ T = TypeVar("T")
 
 class TrackerStoreUnavailable(ConnectionError):
     """The conversation database could not be reached, even after waiting."""
+
+
+def redacted(value: Any) -> Any:
+    """``value`` (an event as a dict) with codes and private links removed from every string in it."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: redacted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redacted(item) for item in value]
+    return value
 
 
 def rollover_events(tracker: DialogueStateTracker) -> list[Event]:
@@ -196,7 +215,7 @@ class SessionTrackerStore(SQLTrackerStore):
             if stored is None:
                 stored = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             for event in events[stored:]:
-                data = event.as_dict()
+                data = redacted(event.as_dict())
                 session.add(
                     self.SQLEvent(
                         sender_id=sender_id,

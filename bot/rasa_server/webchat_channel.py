@@ -2,7 +2,7 @@
 
 Configured in ``credentials.yml`` as ``bot.rasa_server.webchat_channel.WebChatInput``. It is
 Rasa 3.6's ``SocketIOInput`` (same events, same ``socketio`` channel name, so
-account links and the audit trail say "socketio") with four changes:
+account links and the audit trail say "socketio") with five changes:
 
 - the socket joins its session's room before the session is confirmed (Rasa 3.6
   calls python-socketio 5's ``enter_room`` coroutine without awaiting it, so
@@ -12,6 +12,9 @@ account links and the audit trail say "socketio") with four changes:
   chat user can never be a short, guessable sender id;
 - a message is taken only for the session its socket asked for, and the client's
   metadata is not passed on;
+- a socket that asks for a new session with ``forget_previous`` (the widget's
+  "Start again") also unlinks the session it had, silently, so a shared
+  computer's old conversation cannot see a child's records again;
 - messages pass through ``bot.rasa_server.channels.guarded``, as on the other channels:
   an empty or overlong message gets a kind reply, and a failed turn gets "please
   send it again in a moment".
@@ -25,7 +28,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
@@ -34,6 +37,7 @@ from bot.rasa_server.channels import guarded, watch_failures
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[0-9a-f]{32,128}")
+UNLINK = "/unlink_account"  # the intent "forget me on this device" has, sent as a payload
 
 
 class WebChatInput(SocketIOInput):
@@ -58,6 +62,11 @@ class WebChatInput(SocketIOInput):
             kept = await sio.get_session(sid, namespace=namespace)
             if kept.get("session_id") and kept["session_id"] != session_id:
                 await sio.leave_room(sid, kept["session_id"], namespace=namespace)
+                if isinstance(data, dict) and data.get("forget_previous") is True:
+                    # "Start again": the old session's link to a person ends too, with nothing said.
+                    await on_new_message(
+                        UserMessage(UNLINK, CollectingOutputChannel(), kept["session_id"], input_channel=self.name())
+                    )
             await sio.save_session(sid, {"session_id": session_id}, namespace=namespace)
             await sio.enter_room(sid, session_id, namespace=namespace)
             await sio.emit("session_confirm", session_id, room=sid, namespace=namespace)

@@ -116,6 +116,19 @@ def open_link(session: Session, token: str, now: dt.datetime | None = None) -> S
         return None
     if link.kind == "evidence":
         return _open_evidence(session, link)
+    holder = person_now(session, link.actor_kind, link.actor_id)
+    pupil_id = session.execute(select(SupportPlan.pupil_id).where(SupportPlan.id == link.plan_id)).scalar_one()
+    if not may_see_pupil(session, holder, pupil_id):
+        # The link's holder has left the school, or the parent's access has ended: so has the link.
+        audit(
+            session,
+            channel="web",
+            actor=Person(link.actor_kind, link.actor_id),
+            action="open_plan_document",
+            allowed=False,
+            detail="access ended",
+        )
+        return None
     plan: SupportPlan = session.execute(
         select(SupportPlan)
         .where(SupportPlan.id == link.plan_id)

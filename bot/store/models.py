@@ -370,6 +370,8 @@ class ChatIdentity(Base):
     staff_id = Column(Integer, ForeignKey("staff.id"))
     parent_id = Column(Integer, ForeignKey("parents.id"))
     linked_at = Column(DateTime, nullable=False, default=utcnow)
+    # Kept to the day: a link unused for ``settings.link_idle_days()`` ends, and the chat must link again.
+    last_used_at = Column(DateTime, nullable=False, default=utcnow)
     # Staff only, on channels that can send unprompted (Telegram): the chat
     # address, encrypted with a key derived from the identity key.
     push_address = Column(Text)

@@ -109,7 +109,7 @@ START_TEXT = (
     "in England, for families and school staff, and say where each answer comes from.\n\n"
     'Type a question, for example "what does assess, plan, do, review mean?".\n\n'
     "If you work at a school, or your child's school gave you a code, send "
-    '"my code is XXXX-XXXX" to link this chat.\n\n'
+    '"my code is XXXX-XXXX-XXXX" to link this chat.\n\n'
     "/help lists what I can do. /privacy says what is kept about you."
 )
 START_BUTTONS = [{"title": "What can you help with?", "payload": "/what_can_you_do"}]
@@ -124,7 +124,7 @@ HELP_TEXT = (
     '"new plan for Finley" to record a plan step by step.\n'
     "- For parents and carers who have linked this chat: \"what's in my child's plan?\", "
     '"when\'s the next meeting about my child?".\n\n'
-    'To link this chat, send the code from the school: "my code is XXXX-XXXX". Codes work once. '
+    'To link this chat, send the code from the school: "my code is XXXX-XXXX-XXXX". Codes work once. '
     '"who am I linked as" shows the link, and "forget me on this device" removes it.\n\n'
     "I work only in private chats. Commands: /start, /help, /privacy."
 )
@@ -134,7 +134,8 @@ PRIVACY_TEXT = (
     "- If you link this chat, a keyed digest of your Telegram user id (a one-way code made "
     "with a secret key), so the assistant knows which account is yours.\n"
     "- The conversation (your messages and the replies), under your Telegram user id, in the "
-    "assistant's conversation store, so it can follow what you are talking about.\n"
+    "assistant's conversation store, so it can follow what you are talking about, for {days} days, "
+    "with codes and private links removed; then it is deleted.\n"
     "- An audit trail of every look-up of a pupil's record, every refusal and every change: "
     "who, what, when, and that it came through Telegram.\n\n"
     "What is not kept: your Telegram id, name or phone number in the records of schools, "
@@ -461,7 +462,8 @@ async def privacy(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """What is kept and what is not, how to unlink, and whom to ask."""
     if await in_private(update, context):
         contact = state_of(context.application).config.privacy_contact or default_privacy_contact()
-        await send(context.application, _chat_id(update), PRIVACY_TEXT.format(contact=contact))
+        text = PRIVACY_TEXT.format(contact=contact, days=settings.conversation_days())
+        await send(context.application, _chat_id(update), text)
 
 
 async def allowed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:

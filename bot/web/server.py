@@ -166,6 +166,7 @@ def demo_page(server: str) -> str:
         sendiass_name=html.escape(service["name"]),
         sendiass_lines="\n      ".join(f"<li>{line}</li>" for line in lines),
         chat_server=html.escape(server),
+        kept_days=str(settings.conversation_days()),
     )
 
 
@@ -214,7 +215,7 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.web.server", description=__doc__.split("\n")[0])
     parser.add_argument("--port", type=int, default=settings.web_port())
     args = parser.parse_args(argv)
-    web.run_app(make_app(), host="0.0.0.0", port=args.port, print=None)
+    web.run_app(make_app(), host=settings.bind_host(), port=args.port, print=None)
     return 0
 
 

@@ -70,6 +70,20 @@ ANSWERS = [
 ]
 
 
+async def test_the_summary_is_agreed_as_people_say_it_and_a_mixed_reply_is_asked_about(store: dict[str, Any]) -> None:
+    chat = Chat(store, "senco-plan-ends")
+    await chat.link(store["codes"].staff_code)
+    await chat.start("new plan for Finley")
+    for answer in ANSWERS:
+        await chat.say(answer)
+    replies = await chat.say("yes but change the review date")
+    assert replies[-1].startswith("I'm not sure whether to save it yet. Shall I save it as Finley's plan?")
+    (draft,) = _plan(store, "Finley Shaw")
+    assert draft.status == PlanStatus.draft, "nothing is agreed on a mixed reply"
+    replies = await chat.say("looks good, save it")
+    assert chat.result == "agreed" and "version 1 is now Finley's agreed plan" in replies[0]
+
+
 async def test_a_whole_new_plan_by_chat_then_agreed(store: dict[str, Any]) -> None:
     chat = Chat(store, "senco-plan")
     await chat.link(store["codes"].staff_code)

@@ -250,9 +250,12 @@ async def test_unlinked_user_gets_only_an_explanation(store: dict[str, Any]) -> 
 
 
 async def test_guessed_codes_are_throttled_and_audited(store: dict[str, Any]) -> None:
-    replies = [await _link(store, guess, "guesser") for guess in ("AAAA-2222", "BBBB-3333", "CCCC-4444", "DDDD-5555")]
+    replies = [
+        await _link(store, guess, "guesser")
+        for guess in ("AAAA-2222-RDJ8", "BBBB-3333-36FP", "CCCC-4444-RSXA", "DDDD-5555-AWD7")
+    ]
     assert "4 more tries" in replies[0] and "one more try" in replies[3]
-    await _link(store, "EEEE-6666", "guesser")
+    await _link(store, "EEEE-6666-675X", "guesser")
     reply = await _link(store, store["codes"].staff_code, "guesser")
     assert reply.startswith("There have been too many wrong codes from this chat")
     messages, _ = await _say(linking.ActionWhoAmI(), "am I linked", "guesser", "whoami")
@@ -334,7 +337,7 @@ async def test_parent_gets_a_private_link_to_their_childs_plan(store: dict[str, 
     [
         (lookups.ActionNextReview, "when is Amy's review", "lookup_next_review"),
         (agenda.ActionReviewsDue, "overdue reviews", "lookup_overdue_reviews"),
-        (linking.ActionLinkAccount, "my code is KQ7D-M2XA", "link_account"),
+        (linking.ActionLinkAccount, "my code is KQ7D-M2XA-Z9P6", "link_account"),
         (linking.ActionWhoAmI, "am I linked", "whoami"),
     ],
 )

@@ -152,7 +152,7 @@ def start_new_plan(scaled: Deployment, url: str, sender: str) -> str:
 def test_one_conversation_alternates_between_two_rasa_servers_with_a_half_filled_plan(scaled: Deployment) -> None:
     first, second = rasa_url(scaled, 1), rasa_url(scaled, 2)
     assert first != second
-    sender = f"alternating-{uuid.uuid4().hex[:8]}"
+    sender = f"alternating-{uuid.uuid4().hex[:16]}"
     pupil = start_new_plan(scaled, first, sender)
     replies = []
     for number, answer in enumerate(ANSWERS[:6]):
@@ -175,7 +175,7 @@ def test_one_conversation_alternates_between_two_rasa_servers_with_a_half_filled
 
 def test_fifty_concurrent_conversations_of_twenty_turns_lose_and_repeat_nothing(scaled: Deployment) -> None:
     texts = question_texts()
-    run = uuid.uuid4().hex[:6]
+    run = uuid.uuid4().hex[:12]
     received: dict[str, list[int]] = {}
     failures: list[str] = []
 
@@ -193,7 +193,9 @@ def test_fifty_concurrent_conversations_of_twenty_turns_lose_and_repeat_nothing(
                 received[sender].append(len(replies))
 
     async def everyone() -> None:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as session:
+        async with aiohttp.ClientSession(
+            headers=deployment.REST_HEADERS, timeout=aiohttp.ClientTimeout(total=900)
+        ) as session:
             await asyncio.gather(*(conversation(index, session) for index in range(50)))
 
     asyncio.run(everyone())
@@ -253,7 +255,7 @@ async def test_web_chats_over_socketio_long_polling_through_nginx(scaled: Deploy
     ids=["empty", "spaces", "too-long", "long", "emoji", "arabic", "chinese", "markup", "sql", "control"],
 )
 def test_odd_messages_get_a_reply_and_no_error(scaled: Deployment, message: str, expected: str) -> None:
-    sender = f"odd-{uuid.uuid4().hex[:8]}"
+    sender = f"odd-{uuid.uuid4().hex[:16]}"
     status, replies = deployment.say(scaled.url, sender, message)
     assert status == 200 and replies, replies
     assert expected in text_of(replies)
@@ -292,7 +294,7 @@ def keep_talking(scaled: Deployment, sender: str, answers: list[str], fault: Any
 
 
 def plan_walk_with_fault(scaled: Deployment, fault: Any) -> tuple[str, str, list[str]]:
-    sender = f"fault-{uuid.uuid4().hex[:8]}"
+    sender = f"fault-{uuid.uuid4().hex[:16]}"
     pupil = start_new_plan(scaled, scaled.url, sender)
     replies = keep_talking(scaled, sender, ANSWERS[:6], fault)
     return sender, pupil, replies
@@ -321,7 +323,7 @@ def test_a_server_killed_mid_conversation_loses_nothing_and_comes_back(scaled: D
 @pytest.mark.restarts_services
 def test_a_message_in_flight_when_its_server_dies_gets_try_again(scaled: Deployment) -> None:
     """A message whose action server dies while it runs gets "send it again", not silence."""
-    sender = f"inflight-{uuid.uuid4().hex[:8]}"
+    sender = f"inflight-{uuid.uuid4().hex[:16]}"
     deployment.say(scaled.url, sender, "hello")
     result: dict[str, Any] = {}
     thread = threading.Thread(
@@ -424,7 +426,7 @@ def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path:
     config = deploy.write_nginx_config(layout, tmp_path / "nginx")
     site = (tmp_path / "nginx" / "sen-support.conf").read_text()
     assert site.count("server 127.0.0.1:6003") == 2, "both Rasa upstreams (REST and sticky socket.io) list it"
-    assert "server 127.0.0.1:6102" in site and "listen 8181;" in site and "listen 127.0.0.1:8155;" in site
+    assert "server 127.0.0.1:6102" in site and "listen 127.0.0.1:8181;" in site and "listen 127.0.0.1:8155;" in site
     assert "${" not in site.split("\n", 3)[3], "every value is filled in"
     checked = subprocess.run(
         [deploy.nginx_path(), "-t", "-e", str(tmp_path / "nginx" / "error.log"), "-c", str(config)],

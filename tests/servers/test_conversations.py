@@ -6,7 +6,10 @@ on the machine's PostgreSQL tracker store with the Redis lock store.
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -185,6 +188,22 @@ def test_parent_sees_only_their_child(rasa_and_store: tuple[int, str]) -> None:
         ("read_plan", False, "parent", "rest"),
         ("list_reviews", False, "parent", "rest"),
     ]
+
+
+def test_no_code_or_plan_link_is_kept_in_the_conversation(
+    rasa_sqlite: int, sqlite_tracker_db: Path, demo_store: str
+) -> None:
+    codes = demo_codes(demo_store)
+    sender = _sender()
+    assert "parent or carer of Amy" in _texts(say(rasa_sqlite, sender, f"my code is {codes.parent_code}"))
+    given = _texts(say(rasa_sqlite, sender, "can I have a copy of the plan?"))
+    token = re.search(r"/documents/([A-Za-z0-9_-]{20,})\.pdf", given).group(1)
+    with sqlite3.connect(sqlite_tracker_db) as db:
+        stored = "\n".join(row[0] for row in db.execute("SELECT data FROM events WHERE sender_id = ?", (sender,)))
+    assert stored.count('"event": "user"') >= 2, "the conversation itself is kept"
+    assert token not in stored and codes.parent_code not in stored
+    assert codes.parent_code.replace("-", "") not in stored.replace("-", "")
+    assert "/documents/[private link].pdf" in stored and "my code is [code]" in stored
 
 
 def test_unlinked_user_asking_for_a_pupil_gets_a_polite_refusal(rasa_port: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import queue
 import re
@@ -10,6 +11,7 @@ import sqlite3
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,23 @@ import pytest
 from bot.ops import run, services
 from bot.store import migrate
 from tests.support.servers import BIN, ROOT, base_env, free_port, say
+
+
+def listening_addresses(ports: set[int]) -> set[tuple[int, str]]:
+    """(port, address) of every listening TCP socket on one of ``ports``, IPv4 and IPv6, as ``ss -ltn`` shows them."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A" and int(port, 16) in ports:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                if width == 8:
+                    shown = ".".join(str(b) for b in reversed(raw))
+                else:
+                    shown = str(ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))))
+                found.add((int(port, 16), shown))
+    return found
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:
@@ -61,7 +80,11 @@ def _wait_for_line(lines: queue.Queue[str], needle: str, timeout: float) -> str:
 @pytest.fixture
 def launcher_env(tmp_path: Path, trained_model: Path) -> Iterator[dict[str, str]]:
     yield base_env(
-        RASA_PORT=str(free_port()), ACTION_PORT=str(free_port()), WEB_PORT=str(free_port()), SEN_STATE_DIR=str(tmp_path)
+        RASA_PORT=str(free_port()),
+        ACTION_PORT=str(free_port()),
+        WEB_PORT=str(free_port()),
+        SEN_STATE_DIR=str(tmp_path),
+        SEN_ACTION_SECRET="",  # the run command makes its own
     )
 
 
@@ -76,18 +99,32 @@ def test_run_serves_refuses_a_second_copy_and_stops_cleanly(launcher_env: dict[s
         assert f"Web chat:      http://localhost:{web_port}/" in banner
         with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/", timeout=30) as page:
             assert f'data-server="http://127.0.0.1:{rasa_port}"'.encode() in page.read()
-        replies = say(rasa_port, "launcher-test", "what is sen support")
+        replies = say(rasa_port, "launcher-test-0001-abcd", "what is sen support")
         assert "Source:" in replies[0]["text"]
 
         demo_text = _wait_for_line(lines, "Codes work once", timeout=10)
         staff_code = re.search(r"Staff code for the SENCO, [^:]+: (\S+)", demo_text).group(1)
         parent_code = re.search(r"Parent code for [^:]+: (\S+)", demo_text).group(1)
-        linked = say(rasa_port, "newcomer-senco", f"my code is {staff_code}")
+        linked = say(rasa_port, "newcomer-senco-0001-abcd", f"my code is {staff_code}")
         assert "linked as Mrs Priya Ashdown (SENCO)" in linked[0]["text"]
-        overdue = say(rasa_port, "newcomer-senco", "which reviews are overdue?")
+        overdue = say(rasa_port, "newcomer-senco-0001-abcd", "which reviews are overdue?")
         assert "Ben Okafor (Year 4): was due" in overdue[0]["text"]
-        linked = say(rasa_port, "newcomer-parent", f"my code is {parent_code}")
+        linked = say(rasa_port, "newcomer-parent-0001-abcd", f"my code is {parent_code}")
         assert "parent or carer of Amy" in linked[0]["text"]
+
+        ports = {int(launcher_env[name]) for name in ("RASA_PORT", "ACTION_PORT", "WEB_PORT")}
+        assert listening_addresses(ports) == {(port, "127.0.0.1") for port in ports}, (
+            "every server on this machine only"
+        )
+        forged = urllib.request.Request(
+            f"http://127.0.0.1:{launcher_env['ACTION_PORT']}/webhook",
+            data=b"{}",
+            headers={"Content-Type": "application/json"},
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(forged, timeout=30)
+        assert refused.value.code == 403
+        assert (tmp_path / "action-server.key").stat().st_mode & 0o077 == 0, "the secret it made is its owner's only"
 
         second = subprocess.run(
             [str(BIN / "python"), "-m", "bot.ops.run"],

@@ -73,7 +73,7 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", assistant.store)
     codes = demo_codes(assistant.store)
-    browser = f"web-{uuid.uuid4().hex[:8]}"
+    browser = f"web-{uuid.uuid4().hex[:16]}"
     assert "linked as Mrs Priya Ashdown" in assistant.say(browser, f"my code is {codes.staff_code}")
     opening = assistant.say(browser, "new plan for Finley")
     assert "Starting a new SEN Support Plan for Finley" in opening and "Section 1 of 14: Level of need." in opening
@@ -92,7 +92,7 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(
     assert "carry on with Finley's plan" in assistant.say(browser, "stop for now")
     assert _finley(assistant.store).previous_progress == ANSWERS[4]
 
-    phone = f"phone-{uuid.uuid4().hex[:8]}"
+    phone = f"phone-{uuid.uuid4().hex[:16]}"
     again = demo_codes(assistant.store)
     assistant.say(phone, f"my code is {again.staff_code}")
     resumed = assistant.say(phone, "carry on with Finley's plan")
@@ -122,7 +122,7 @@ def test_a_plan_recorded_interrupted_restarted_and_agreed(
 
 def test_corrections_and_bad_answers_over_rest(assistant: Assistant) -> None:
     codes = demo_codes(assistant.store)
-    sender = f"web-{uuid.uuid4().hex[:8]}"
+    sender = f"web-{uuid.uuid4().hex[:16]}"
     assistant.say(sender, f"my code is {codes.staff_code}")
     assistant.say(sender, "new plan for Finley Shaw")
     assert "Please choose one of: SEN support, EHC plan." in assistant.say(sender, "banana")

@@ -38,7 +38,7 @@ def _buttons(port: int, sender: str, text: str) -> tuple[str, list[dict[str, Any
 def test_a_review_by_chat_with_a_note_and_a_question_then_the_parent_asks(served: tuple[int, str]) -> None:
     port, store = served
     codes = demo_codes(store)
-    senco = f"senco-{uuid.uuid4().hex[:8]}"
+    senco = f"senco-{uuid.uuid4().hex[:16]}"
     assert "linked as Mrs Priya Ashdown" in _say(port, senco, f"my code is {codes.staff_code}")
     opening, buttons = _buttons(port, senco, "start Amy Fenwick's review")
     assert "Starting Amy's review" in opening and "Section 1 of 8: The meeting." in opening
@@ -63,7 +63,7 @@ def test_a_review_by_chat_with_a_note_and_a_question_then_the_parent_asks(served
     assert "Overdue reviews" in _say(port, senco, "which reviews are overdue?"), "back to normal after the review"
     assert "Amy Fenwick's last review was on" in _say(port, senco, "how did Amy Fenwick's last review go?")
 
-    parent = f"parent-{uuid.uuid4().hex[:8]}"
+    parent = f"parent-{uuid.uuid4().hex[:16]}"
     _say(port, parent, f"my code is {codes.parent_code}")
     told = _say(port, parent, "how did the last review go?")
     assert "Amy's last review was on" in told and "Fenwick" not in told, "the parent hears about their own Amy"

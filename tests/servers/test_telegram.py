@@ -492,11 +492,12 @@ async def test_start_help_and_privacy(app: StandIn) -> None:
     assert payloads[: len(knowledge.menu())] == [f"/ask_{key}" for key in knowledge.menu()]
 
     [helped] = await chat.say("/help")
-    assert helped["text"] == HELP_TEXT and "my code is XXXX-XXXX" in HELP_TEXT
+    assert helped["text"] == HELP_TEXT and "my code is XXXX-XXXX-XXXX" in HELP_TEXT
     [kept] = await chat.say("/privacy")
     for words in (
         "keyed digest of your Telegram user id",
         "conversation store",
+        "for 90 days, with codes and private links removed; then it is deleted",
         "audit trail",
         "forget me on this device",
         PRIVACY_CONTACT,
@@ -553,7 +554,7 @@ async def test_a_senco_links_looks_up_reviews_and_picks_a_pupil(
 
     for extra in ({}, {"input_channel": "telegram"}):
         assert (await asyncio.to_thread(rest, str(chat.user_id), **extra))[0] == 400
-    rest_user = f"rest-{chat.user_id}"
+    rest_user = f"rest-user-{chat.user_id}"
     status, replies = await asyncio.to_thread(rest, rest_user, input_channel="telegram")
     assert status == 200 and texts(replies).startswith("Lists of reviews are for school staff")
 
@@ -658,4 +659,5 @@ def test_the_bridge_channel_refuses_requests_without_the_secret(rasa_sqlite: int
     assert post({"X-SEN-Bridge-Secret": TEST_BRIDGE_SECRET}, {"message": "hi"})[0] == 400
     status, replies = post({"X-SEN-Bridge-Secret": TEST_BRIDGE_SECRET})
     assert status == 200 and "Source:" in texts(replies)
-    assert "Source:" in texts(say(rasa_sqlite, "rest-user", "what is sen support")), "REST needs no secret"
+    on_rest = say(rasa_sqlite, "rest-user-0123456789abcdef", "what is sen support")
+    assert "Source:" in texts(on_rest), "REST needs no secret"

@@ -157,6 +157,92 @@ def test_saving_the_same_turn_twice_writes_nothing_twice(domain: Domain, tmp_pat
     store.engine.dispose()
 
 
+def test_codes_and_private_links_never_reach_the_events_table(domain: Domain, store_config: dict[str, Any]) -> None:
+    store = make_store(domain, store_config)
+    code, token = "KQ7D-M2XA-9WZP", "Xy3_abcdefghijklmnopqrstuvwxyz0123456789ABCD"
+    link = (
+        f"http://localhost:5056/documents/{token}.pdf (or as a web page: http://localhost:5056/documents/{token}.html)"
+    )
+
+    async def scenario() -> None:
+        tracker = await store.get_or_create_tracker("keeps-nothing-secret")
+        for event in (
+            UserUttered(f"my code is {code.lower().replace('-', ' ')}", {"name": "link_account", "confidence": 1.0}),
+            ActionExecuted("action_link_account"),
+            BotUttered("Thank you, you're now linked."),
+            UserUttered("can I have a copy of the plan?", {"name": "lookup_plan_document", "confidence": 1.0}),
+            ActionExecuted("action_plan_document"),
+            BotUttered(f"Here is Amy's plan: {link}", data={"buttons": [{"title": "Open", "payload": link}]}),
+            ActionExecuted("action_listen"),
+        ):
+            tracker.update(event, domain)
+        await store.save(tracker)
+
+    asyncio.run(scenario())
+    with store.session_scope() as session:
+        rows = [row.data for row in session.query(store.SQLEvent).filter_by(sender_id="keeps-nothing-secret")]
+    stored = "\n".join(rows)
+    assert token not in stored and "kq7d" not in stored.lower() and "9wzp" not in stored.lower()
+    assert "my code is [code]" in stored and "/documents/[private link].pdf" in stored
+    kept = asyncio.run(store.retrieve("keeps-nothing-secret"))
+    assert [e.text for e in kept.events if isinstance(e, UserUttered)][1] == "can I have a copy of the plan?"
+    store.engine.dispose()
+
+
+def _url(config: dict[str, Any]) -> str:
+    if config["dialect"] == "sqlite":
+        return f"sqlite:///{config['db']}"
+    return f"postgresql://postgres@127.0.0.1:5432/{config['db']}"
+
+
+def test_old_conversations_are_swept_and_ones_in_use_keep_their_session(
+    domain: Domain, store_config: dict[str, Any]
+) -> None:
+    from bot.ops import retention
+
+    store = make_store(domain, store_config)
+    now = time.time()
+    day = 86400.0
+
+    def turn(at: float, text: str) -> list[Any]:
+        return [
+            UserUttered(text, {"name": "ask_core_offer", "confidence": 1.0}, timestamp=at),
+            ActionExecuted("action_answer_question", timestamp=at),
+            BotUttered(f"answer to {text}", timestamp=at),
+            ActionExecuted("action_listen", timestamp=at),
+        ]
+
+    conversations = {
+        "left-long-ago": [SessionStarted(timestamp=now - 120 * day), *turn(now - 120 * day, "old question")],
+        "still-in-use": [
+            SessionStarted(timestamp=now - 120 * day),
+            *turn(now - 120 * day, "first session"),
+            SessionStarted(timestamp=now - 100 * day),
+            *turn(now - 100 * day, "current session, long ago"),
+            *turn(now - day, "current session, yesterday"),
+        ],
+        "recent": [SessionStarted(timestamp=now - day), *turn(now - day, "new question")],
+    }
+
+    async def record() -> None:
+        for sender, events in conversations.items():
+            tracker = await store.get_or_create_tracker(sender, append_action_listen=False)
+            for event in events:
+                tracker.update(event, domain)
+            await store.save(tracker)
+
+    asyncio.run(record())
+    removed = retention.sweep(_url(store_config), days=90)
+    assert removed == len(conversations["left-long-ago"]) + 5, "the old conversation, and the earlier session"
+    assert stored_rows(store, "left-long-ago") == []
+    kept = asyncio.run(store.retrieve_full_tracker("still-in-use"))
+    said = [e.text for e in kept.events if isinstance(e, UserUttered)]
+    assert said == ["current session, long ago", "current session, yesterday"], "the session in use is whole"
+    assert len(stored_rows(store, "recent")) == len(conversations["recent"])
+    assert retention.sweep(_url(store_config), days=90) == 0
+    store.engine.dispose()
+
+
 def test_an_unreachable_database_is_reported_after_waiting(domain: Domain, tmp_path: Path) -> None:
     store = make_store(domain, {"dialect": "sqlite", "db": str(tmp_path / "t.db")}, retry_seconds=0.5)
     gone = SessionTrackerStore.__new__(SessionTrackerStore)

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.web import server as web_server
+from tests.conftest import demo_codes
 from tests.support.replies import answer_given
 
 
@@ -29,7 +30,9 @@ async def test_the_demo_page_embeds_the_chat_with_one_tag_and_a_strict_policy(cl
     page = await response.text()
     assert response.status == 200
     assert page.count("<script") == 1
-    assert '<script src="/chat/sen-chat.js" data-server="http://council.example:5123" defer></script>' in page
+    assert (
+        '<script src="/chat/sen-chat.js" data-server="http://council.example:5123" data-kept-days="90" defer>' in page
+    )
     assert (
         '<html lang="en-GB">' in page and "Kent Local Offer" in page and "Information, Advice and Support Kent" in page
     )
@@ -49,6 +52,16 @@ async def test_a_strange_host_header_cannot_reach_the_page_or_its_policy(client:
     assert (
         "connect-src 'self' http://localhost:5123 ws://localhost:5123;" in response.headers["Content-Security-Policy"]
     )
+
+
+async def test_the_privacy_line_gives_the_days_the_server_keeps_conversations(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert 'data-kept-days="90"' in await (await client.get("/")).text()
+    monkeypatch.setenv("SEN_CONVERSATION_DAYS", "30")
+    assert 'data-kept-days="30"' in await (await client.get("/")).text()
+    widget = await (await client.get("/chat/sen-chat.js")).text()
+    assert 'server keeps it for " + KEPT_DAYS + " days, without codes or private links, then deletes it.' in widget
 
 
 async def test_a_configured_chat_server_is_used_over_https(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,3 +142,31 @@ async def test_the_channel_keeps_each_socket_to_its_own_long_random_session(rasa
     finally:
         await first.disconnect()
         await other.disconnect()
+
+
+async def test_start_again_unlinks_the_old_session_on_the_server(rasa_sqlite: int, demo_store: str) -> None:
+    codes = demo_codes(demo_store)
+    tab, confirmed, replies = await _socket(rasa_sqlite)
+    later, later_confirmed, later_replies = await _socket(rasa_sqlite)
+    try:
+        old = secrets.token_hex(32)
+        await tab.emit("session_request", {"session_id": old})
+        assert await asyncio.wait_for(confirmed.get(), 30) == old
+        await tab.emit("user_uttered", {"message": f"my code is {codes.staff_code}", "session_id": old})
+        assert "linked as Mrs Priya Ashdown" in (await asyncio.wait_for(replies.get(), 60))["text"]
+
+        fresh = secrets.token_hex(32)
+        await tab.emit("session_request", {"session_id": fresh, "forget_previous": True})
+        assert await asyncio.wait_for(confirmed.get(), 30) == fresh
+        await asyncio.sleep(2)
+        assert replies.empty(), "nothing of the old session is shown in the new one"
+
+        # Whoever opens the old session again finds it no longer linked.
+        await later.emit("session_request", {"session_id": old})
+        assert await asyncio.wait_for(later_confirmed.get(), 30) == old
+        await later.emit("user_uttered", {"message": "which reviews are overdue?", "session_id": old})
+        refused = (await asyncio.wait_for(later_replies.get(), 60))["text"]
+        assert refused.startswith("Lists of reviews are for school staff") and "Ben Okafor" not in refused
+    finally:
+        await tab.disconnect()
+        await later.disconnect()

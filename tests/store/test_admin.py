@@ -16,7 +16,7 @@ from bot.store.db import make_engine, sessions
 from bot.store.models import AuditEvent, Pupil
 from tests.support.servers import BIN, ROOT, base_env
 
-CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}")
+CODE = re.compile(r"[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}")
 
 
 @pytest.fixture
@@ -121,3 +121,31 @@ def test_the_command_line_entry_point(tmp_path: Path) -> None:
         timeout=120,
     )
     assert bad.returncode == 1 and bad.stderr.strip() == "There is no active member of staff with id 4242."
+
+
+def test_access_ends_by_the_admin_command(database: str) -> None:
+    banner = admin.run(["seed-demo"])
+    staff_code, parent_code = list(dict.fromkeys(CODE.findall(banner)))
+    with sessions(database).begin() as session:
+        senco = accounts.redeem_code(session, "rest", "senco-laptop-0001", staff_code).linked
+        parent = accounts.redeem_code(session, "rest", "mum-phone-0001", parent_code).linked
+    pupil_id = parent.pupil_ids[0]
+
+    listed = admin.run(["chats", str(pupil_id)])
+    assert "parent: Sarah Carter on rest" in listed and "staff: Mrs Priya Ashdown on rest" in listed
+    assert "0001" not in listed, "a chat's own id is never shown"
+    parent_chat = re.search(r"chat (\d+): parent", listed).group(1)
+    assert admin.run(["end-chat", parent_chat]) == f"Chat {parent_chat} is no longer linked."
+    assert admin.run(["end-parent-access", str(parent.id), str(pupil_id)]).startswith(
+        f"Parent id {parent.id} can no longer see pupil id {pupil_id}"
+    )
+    assert admin.run(["revoke-codes", "--staff-id", str(senco.id)]) == "0 unused code(s) ended."
+    assert admin.run(["deactivate-staff", str(senco.id)]).endswith("1 chat(s) unlinked, 0 code(s) ended.")
+    assert admin.run(["chats", str(pupil_id)]) == f"No chats can see pupil id {pupil_id}."
+    with sessions(database)() as session:
+        assert accounts.who_is(session, "rest", "senco-laptop-0001") is None
+        actions = session.execute(select(AuditEvent.action).where(AuditEvent.actor_kind == "admin")).scalars().all()
+    for action in ("list_chats", "end_chat", "end_parent_access", "revoke_codes", "deactivate_staff"):
+        assert action in actions
+    with pytest.raises(admin.AdminError, match="no member of staff with id 999"):
+        admin.run(["deactivate-staff", "999"])

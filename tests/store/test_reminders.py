@@ -516,6 +516,31 @@ async def test_an_unreachable_bot_api_claims_nothing(factory: sessionmaker) -> N
         assert session.execute(select(func.count(Reminder.id)).where(Reminder.claimed_by.isnot(None))).scalar_one() == 0
 
 
+async def test_each_round_also_sweeps_old_conversations(
+    factory: sessionmaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The round reaches the Rasa servers' tracker store named by the launchers' variables (bot/ops/retention.py)."""
+    tracker_db = tmp_path / "tracker.db"
+    engine = make_engine(f"sqlite:///{tracker_db}")
+    old, recent = time.time() - 100 * 86400, time.time() - 60
+    with engine.begin() as connection:
+        connection.execute(
+            text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp REAL)")
+        )
+        for sender, at in (("gone-quiet", old), ("gone-quiet", old), ("talking-now", recent)):
+            connection.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"),
+                {"s": sender, "t": at},
+            )
+    monkeypatch.setenv("SEN_TRACKER_DB", str(tracker_db))
+    monkeypatch.delenv("SEN_PG_HOST", raising=False)
+    result = await Schedule(factory, horizon=7).round()
+    assert result.conversation_events_deleted == 2
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT sender_id FROM events")).scalars().all() == ["talking-now"]
+    engine.dispose()
+
+
 def _start_schedule(url: str, api: BotApiStandIn, log: Path) -> subprocess.Popen:
     env = base_env(DATABASE_URL=url, SEN_IDENTITY_KEY=KEY, TELEGRAM_BOT_TOKEN=TOKEN, TELEGRAM_API_URL=api.url)
     with log.open("wb") as out:

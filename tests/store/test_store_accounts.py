@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from bot.core import codes
 from bot.store import access, accounts
 from bot.store.models import AuditEvent, ChatIdentity, LinkCode, Parent, Pupil, School, Staff, StaffRole
 
@@ -47,9 +48,9 @@ def test_staff_code_links_once(factory: sessionmaker, people: dict[str, int]) ->
         again = accounts.redeem_code(session, "telegram", "2002", code, now=NOW)
     assert again == accounts.LinkResult(None, "used")
     with factory() as session:
-        assert accounts.who_is(session, "telegram", "2002") is None
-        assert accounts.who_is(session, "telegram", "1001").kind == "staff"
-        assert accounts.who_is(session, "rest", "1001") is None, "a link is per channel"
+        assert accounts.who_is(session, "telegram", "2002", now=NOW) is None
+        assert accounts.who_is(session, "telegram", "1001", now=NOW).kind == "staff"
+        assert accounts.who_is(session, "rest", "1001", now=NOW) is None, "a link is per channel"
 
 
 def test_parent_code_gives_exactly_one_pupil(factory: sessionmaker, people: dict[str, int]) -> None:
@@ -75,17 +76,52 @@ def test_guessing_is_throttled_then_allowed_after_a_pause(factory: sessionmaker,
         code = accounts.issue_staff_code(session, people["senco"], now=NOW)
     for attempt in range(accounts.MAX_WRONG_CODES):
         with factory.begin() as session:
-            assert accounts.redeem_code(session, "rest", "guesser", f"AAAA-AAA{attempt}", now=NOW).reason == "wrong"
+            assert (
+                accounts.redeem_code(session, "rest", "guesser", f"AAAA-AAAA-AAA{attempt + 2}", now=NOW).reason
+                == "wrong"
+            )
     with factory.begin() as session:
         assert accounts.redeem_code(session, "rest", "guesser", code, now=NOW).reason == "throttled"
     with factory.begin() as session:
-        assert accounts.redeem_code(session, "rest", "someone-else", "AAAA-BBBB", now=NOW).reason == "wrong"
+        assert accounts.redeem_code(session, "rest", "someone-else", "AAAA-BBBB-CCC2", now=NOW).reason == "wrong"
     later = NOW + accounts.THROTTLE_WINDOW + dt.timedelta(seconds=1)
     with factory.begin() as session:
         assert accounts.redeem_code(session, "rest", "guesser", code, now=later).reason == "linked"
     refused = [event for event in _audit(factory) if not event.allowed]
     assert [event.detail for event in refused].count("wrong") == accounts.MAX_WRONG_CODES + 1
     assert [event.detail for event in refused].count("throttled") == 1
+
+
+def test_wrong_codes_from_everyone_together_pause_code_checks_for_an_hour(
+    factory: sessionmaker, people: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script opening a new chat for every few guesses is stopped by the global limit, not the per-chat one."""
+    monkeypatch.setenv("SEN_WRONG_CODES_PER_HOUR", "3")
+    with factory.begin() as session:
+        code = accounts.issue_staff_code(session, people["senco"], now=NOW)
+    for chat in range(3):
+        with factory.begin() as session:
+            wrong = accounts.redeem_code(session, "rest", f"new-chat-{chat}", "AAAA-BBBB-CCC2", now=NOW)
+            assert wrong.reason == "wrong"
+    with factory.begin() as session:
+        assert accounts.redeem_code(session, "rest", "the-real-senco", code, now=NOW).reason == "paused"
+    with factory.begin() as session:
+        later = NOW + accounts.GLOBAL_WINDOW + dt.timedelta(seconds=1)
+        assert accounts.redeem_code(session, "rest", "the-real-senco", code, now=later).reason == "linked"
+    assert [event.detail for event in _audit(factory) if not event.allowed].count("paused") == 1
+
+
+def test_codes_are_long_enough_and_their_digests_keyed(monkeypatch: pytest.MonkeyPatch) -> None:
+    code = codes.new_code()
+    assert len(code) == 14 and code.count("-") == 2 and len(set(code.replace("-", ""))) > 1
+    assert len(codes.ALPHABET) ** codes.LENGTH >= 2**60
+    kept = accounts.code_digest(code)
+    assert kept == accounts.code_digest(code.lower().replace("-", " ")), "typed any way, the same code"
+    monkeypatch.setenv("SEN_IDENTITY_KEY", "another-server-key")
+    assert accounts.code_digest(code) != kept, "a digest depends on the server's key"
+    import hashlib
+
+    assert kept != hashlib.sha256(code.replace("-", "").encode()).hexdigest()
 
 
 def test_unlinking_forgets_the_device(factory: sessionmaker, people: dict[str, int]) -> None:
@@ -96,7 +132,7 @@ def test_unlinking_forgets_the_device(factory: sessionmaker, people: dict[str, i
     with factory.begin() as session:
         assert accounts.unlink(session, "telegram", "1001") is True
     with factory.begin() as session:
-        assert accounts.who_is(session, "telegram", "1001") is None
+        assert accounts.who_is(session, "telegram", "1001", now=NOW) is None
         assert accounts.unlink(session, "telegram", "1001") is False
     assert [event.action for event in _audit(factory)] == ["link", "unlink"]
 

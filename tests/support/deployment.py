@@ -98,6 +98,11 @@ class Deployment:
                 self.process.wait()
 
 
+# The scaled deployment's REST channel is public behind nginx, so it needs a bearer token.
+REST_TOKEN = "test-rest-token-" + "0" * 16
+REST_HEADERS = {"Authorization": f"Bearer {REST_TOKEN}"}
+
+
 def start(
     state_dir: Path,
     database_url: str,
@@ -122,6 +127,10 @@ def start(
         SEN_ACTION_SERVERS=str(actions),
         SEN_RASA_BASE_PORT=str(free_block(rasa)),
         SEN_ACTION_BASE_PORT=str(free_block(actions)),
+        SEN_REST_TOKEN=REST_TOKEN,
+        # Every test client is one address (127.0.0.1): fifty chats at once are not one flooding machine.
+        SEN_RATE_PER_ADDRESS="1000r/s",
+        SEN_RATE_BURST="1000",
         **extra_env,
     )
     log = state_dir / "deploy.log"
@@ -153,7 +162,7 @@ def say(
     request = urllib.request.Request(
         f"{base_url}{path}",
         data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **REST_HEADERS},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

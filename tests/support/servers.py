@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import sys
 import urllib.request
@@ -11,12 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from bot import settings
-from bot.ops.services import Service, wait_until_healthy
+from bot.ops.services import Service, action_server_command, rasa_server_command, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "sen-support.tar.gz"
 TRACKER_STORE = "bot.rasa_server.tracker_store.SessionTrackerStore"
+# The secret between the test Rasa servers and action servers (bot/action_server/app.py).
+ACTION_SECRET = "test-action-secret"
+# The key of chat identities and code digests on every server the tests start, and in the tests
+# themselves, so a code the tests issue is the code the servers check.
+IDENTITY_KEY = "tests-identity-key"
 
 
 def free_port() -> int:
@@ -39,7 +43,9 @@ def start(name: str, command: list[str], health_url: str, log: Path, env: dict[s
 
 
 def base_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, SEN_COUNCIL="norfolk")
+    env = settings.process_environment(
+        SEN_COUNCIL="norfolk", SEN_ACTION_SECRET=ACTION_SECRET, SEN_IDENTITY_KEY=IDENTITY_KEY
+    )
     env.update(settings.tensorflow_env())
     env.update(extra)
     return env
@@ -49,7 +55,7 @@ def start_action_server(log_dir: Path, **env: str) -> tuple[Service, int]:
     port = free_port()
     server = start(
         "action server",
-        [str(BIN / "python"), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        action_server_command(port),
         f"http://127.0.0.1:{port}/health",
         log_dir / f"actions-{port}.log",
         base_env(**env),
@@ -63,7 +69,10 @@ def write_endpoints(
     import yaml
 
     endpoints: dict[str, Any] = {
-        "action_endpoint": {"url": f"http://127.0.0.1:{action_port}/webhook"},
+        "action_endpoint": {
+            "url": f"http://127.0.0.1:{action_port}/webhook",
+            "headers": {"X-SEN-Action-Secret": ACTION_SECRET},
+        },
         "tracker_store": tracker_store,
     }
     if lock_store:
@@ -76,18 +85,7 @@ def start_rasa_server(log_dir: Path, endpoints: Path, **env: str) -> tuple[Servi
     port = free_port()
     server = start(
         "Rasa server",
-        [
-            str(BIN / "rasa"),
-            "run",
-            "--model",
-            str(MODEL),
-            "--endpoints",
-            str(endpoints),
-            "--credentials",
-            str(ROOT / "credentials.yml"),
-            "--port",
-            str(port),
-        ],
+        rasa_server_command(MODEL, endpoints, port),
         f"http://127.0.0.1:{port}/",
         log_dir / f"rasa-{port}.log",
         base_env(**env),

@@ -95,10 +95,19 @@ def test_core_is_pure(module: str) -> None:
     assert not outside_imports(module) & {"rasa", "rasa_sdk", "sqlalchemy", "sanic", "telegram"}
 
 
-@pytest.mark.parametrize("module", [m for m in modules_under("bot") if not m.startswith("bot.rasa_server")])
-def test_only_the_rasa_server_wing_imports_rasa(module: str) -> None:
-    assert "rasa" not in outside_imports(module)
-    assert "rasa_sdk" not in outside_imports(module), "rasa_sdk belongs to the action server (actions/)"
+@pytest.mark.parametrize(
+    "module", [m for m in modules_under("bot") if not m.startswith(("bot.rasa_server", "bot.action_server"))]
+)
+def test_only_the_server_wings_import_rasa(module: str) -> None:
+    assert "rasa" not in outside_imports(module), "rasa belongs to the Rasa server (bot/rasa_server/)"
+    assert "rasa_sdk" not in outside_imports(module), "rasa_sdk belongs to the action server (bot/action_server/)"
+
+
+@pytest.mark.parametrize("module", [*modules_under("bot.action_server"), *modules_under("actions")])
+def test_the_action_server_never_loads_rasa(module: str) -> None:
+    """The action server runs on Rasa SDK alone; Rasa itself (and TensorFlow) stay in the Rasa servers."""
+    for reached in reachable_from(module):
+        assert "rasa" not in outside_imports(reached), f"{module} reaches rasa through {reached}"
 
 
 @pytest.mark.parametrize("module", modules_under("bot.telegram"))

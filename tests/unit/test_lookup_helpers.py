@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from actions.linking import find_code
-from bot.core import dates, names
+from bot.core import codes, dates, names
+from bot.core.codes import find_code, new_code
 
 PUPILS = [
     names.Candidate(1, "Amy", "Carter"),
@@ -110,9 +110,11 @@ def test_days_asked(text: str, days: int) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("my code is KQ7D-M2XA", "KQ7D-M2XA"),
-        ("code kq7d m2xa please", "KQ7D-M2XA"),
-        ("VH3PA7KN", "VH3PA7KN"),
+        ("my code is KQ7D-M2XA-Z9P6", "KQ7D-M2XA-Z9P6"),
+        ("code kq7d m2xa z9p6 please", "KQ7D-M2XA-Z9P6"),
+        ("VH3PA7KNUB4S", "VH3P-A7KN-UB4S"),
+        ("code is NR8E 5TYB C4K7 thanks", "NR8E-5TYB-C4K7"),
+        ("my old code KQ7D-M2XA", None),
         ("I have a code", None),
         ("together", None),
         ("12345678", None),
@@ -126,9 +128,36 @@ def test_find_code(text: str, code: str) -> None:
 
 
 def test_every_new_code_is_found_in_a_message() -> None:
-    from bot.store.accounts import new_code
-
     for _ in range(2000):
         code = new_code()
         assert find_code(f"my code is {code}") == code
         assert find_code(code.lower().replace("-", " ")) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("my code is KQ7D-M2XA-Z9P6", "my code is [code]"),
+        ("code kq7d m2xa z9p6 please", "code [code] please"),
+        ("VH3PA7KNUB4S is mine", "[code] is mine"),
+        (
+            "The plan: http://localhost:5056/documents/Xy3_-abcdefghijklmnopqrstuvwxyz0123456789ABCD.pdf (or .html)",
+            "The plan: http://localhost:5056/documents/[private link].pdf (or .html)",
+        ),
+        (
+            "Is the 2015 Code still in force? Year 4 help with this",
+            "Is the 2015 Code still in force? Year 4 help with this",
+        ),
+    ],
+)
+def test_codes_and_private_links_are_removed_from_text(text: str, kept: str) -> None:
+    assert codes.redact(text) == kept
+
+
+def test_every_new_code_is_removed_however_it_is_typed() -> None:
+    for _ in range(500):
+        code = new_code()
+        for typed in (code, code.lower(), code.replace("-", " "), code.replace("-", "")):
+            assert code.replace("-", "") not in codes.redact(f"here: {typed}.").upper().replace("-", "").replace(
+                " ", ""
+            )

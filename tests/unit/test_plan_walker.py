@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.core import walker
+from bot.core import dates, walker
 from bot.core.plan_template import TOTAL_SECTIONS
 from bot.core.smart import check_outcome, parse_provision
 
@@ -109,6 +109,67 @@ def test_cluster_details_only_when_they_apply() -> None:
     assert "What is the cluster funding for" in walk.say("yes").say[-1]
 
 
+def test_a_choice_with_more_in_it_fills_what_follows_from_it() -> None:
+    walk = Walk()
+    walk.say("sen support"), walk.say("medical")
+    turn = walk.say("nope, still waiting to hear since we applied on the 2nd")
+    assert turn.save == {"cluster_funding": "requested", "cluster_funding_requested_on": dt.date(2026, 11, 2)}
+    assert 'for "When was the cluster funding requested?": Monday 2 November 2026.' in turn.say[0]
+    assert turn.say[-1].startswith("Section 4 of 14"), "the date is not asked again"
+
+    walk = Walk()
+    walk.say("sen support"), walk.say("medical")
+    turn = walk.say("yes, £3,000 a year towards 1:1 TA time")
+    assert turn.save == {"cluster_funding": "yes", "cluster_funding_details": "£3,000 a year towards 1:1 TA time"}
+    assert turn.say[-1].startswith("Section 4 of 14")
+
+
+def test_a_choice_that_reads_two_ways_is_asked_about() -> None:
+    walk = Walk()
+    walk.say("sen support"), walk.say("medical")
+    turn = walk.say("not yet, we applied")
+    assert turn.say[0] == "I can read that two ways: did you mean No or Requested?" and not turn.save
+    assert turn.say[-1].startswith("Section 3 of 14")
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("agree", True),
+        ("that's right", True),
+        ("looks good, save it", True),
+        ("yes agree", True),
+        ("ok go ahead", True),
+        ("no, the strengths are wrong", False),
+        ("change target 2", False),
+        ("hmm", False),
+        ("yes but change the review date", None),
+        ("looks good but hang on", None),
+    ],
+)
+def test_the_summary_is_agreed_the_way_people_say_it(typed: str, meant: bool | None) -> None:
+    assert walker.agreement(typed) is meant
+
+
+@pytest.mark.parametrize("typed", ["no more targets", "that's all", "looks good, save it", "that's everything"])
+def test_ends_close_the_targets(typed: str) -> None:
+    walk = _at_targets()
+    for answer in ("TA, phonics group, mornings, 3 times a week", WHOLE_PLAN[21][0]):
+        walk.say(answer)
+    turn = walk.say(typed)
+    assert turn.say[-1].startswith("Section 13 of 14"), turn.say
+    assert walk.state.get("targets", 1) == 1
+
+
+def test_yes_agree_while_asked_for_another_target_is_asked_about() -> None:
+    walk = _at_targets()
+    for answer in ("TA, phonics group, mornings, 3 times a week", WHOLE_PLAN[21][0]):
+        walk.say(answer)
+    turn = walk.say("yes agree")
+    assert turn.say[0] == "I can read that two ways: did you mean Yes or No?"
+    assert walk.state.get("targets", 1) == 1
+
+
 def test_skip_back_change_keep_and_where_am_i() -> None:
     walk = Walk()
     walk.say("sen support")
@@ -177,6 +238,29 @@ def test_review_dates_in_the_past_are_refused_and_far_ones_questioned() -> None:
     walk.say("30 June 2027")
     turn = walk.say("yes")
     assert turn.save == {"review_date": dt.date(2027, 6, 30)} and turn.finished == "ready"
+
+
+@pytest.mark.parametrize(
+    ("typed", "problem"),
+    [
+        ("31 April", "April has only 30 days, so there is no 31 April."),
+        ("we're meeting on the 31st of June", "June has only 30 days, so there is no 31 June."),
+        ("30/2", "February has only 29 days, so there is no 30 February."),
+        ("29 February 2027", "2027 is not a leap year, so February 2027 has only 28 days."),
+        ("14/13/2027", "There is no month 13"),
+        ("0 May", "There is no day 0 in May."),
+    ],
+)
+def test_a_date_that_cannot_exist_is_named_and_asked_again(typed: str, problem: str) -> None:
+    walk = _at_review_date()
+    turn = walk.say(typed)
+    assert turn.say[0].startswith(problem) and "Please give the date again." in turn.say[0]
+    assert not turn.save and turn.say[-1].startswith("Section 14 of 14")
+
+
+@pytest.mark.parametrize("typed", ["30 April", "29 February 2028", "29/2", "April 30th", "31/12"])
+def test_dates_that_exist_are_not_called_impossible(typed: str) -> None:
+    assert dates.impossible_date(typed) is None
 
 
 def test_next_tuesday_and_day_first_dates() -> None:
@@ -272,3 +356,56 @@ def test_smart_check(outcome: str, measurable: bool, time_bound: bool) -> None:
 def test_provision_is_split(text: str, who: str, what: str, when: str, how_often: str) -> None:
     parsed = parse_provision(text)
     assert (parsed.who, parsed.what, parsed.when, parsed.how_often) == (who, what, when, how_often)
+
+
+def test_a_sentence_with_a_name_and_a_date_fills_both() -> None:
+    walk = _at_targets()
+    for answer in ("TA, phonics group, mornings, 3 times a week", WHOLE_PLAN[21][0], "no"):
+        walk.say(answer)
+    turn = walk.say("Mr Patel signed it off on the 4th")
+    assert turn.save == {"agreed_by_senco_name": "Mr Patel", "agreed_on": dt.date(2026, 11, 4)}
+    assert 'for "On what date was the plan agreed?": Wednesday 4 November 2026.' in turn.say[0]
+    assert turn.say[-1].startswith("Section 14 of 14"), "the date is not asked again"
+    assert "On what date was the plan agreed?" in walk.say("back").say[-1], "and can be gone back to"
+
+
+def _at(section_answers: int) -> Walk:
+    walk = Walk()
+    for answer, _ in WHOLE_PLAN[:section_answers]:
+        walk.say(answer)
+    return walk
+
+
+def test_add_to_any_section_from_anywhere_appends_and_carries_on() -> None:
+    walk = _at(9)  # asked about interventions (section 5)
+    turn = walk.say("add to strengths: loves lego and drawing")
+    assert turn.save == {"strengths": "loves lego and drawing"}
+    assert turn.say[0] == 'Put "loves lego and drawing" under strengths and what amy likes doing.'
+    assert turn.say[-1].startswith("Section 5 of 14"), "the question it was on is asked again"
+    turn = walk.say("Add to the strengths: kind to younger children")
+    assert turn.save == {"strengths": "loves lego and drawing; kind to younger children"}
+    assert turn.say[0].startswith("Added to strengths and what amy likes doing. It now reads:")
+
+
+def test_change_a_section_to_new_words_shows_the_old_and_replaces_it() -> None:
+    walk = _at(len(WHOLE_PLAN) - 1)  # asked for the review date
+    walk.values["target.1.provision"] = "TA, phonics group, mornings, 3 times a week"  # as the plan shows it
+    turn = walk.say("change target 1's provision to SaLT, 1:1 sessions, afternoons, twice a week")
+    assert turn.target_position == 1 and turn.save["provision_who"] == "SaLT"
+    assert turn.save["provision_how_often"] == "twice a week"
+    assert turn.say[0].startswith('Changed target 1\'s provision from "TA, phonics group, mornings, 3 times a week"')
+    assert turn.say[-1].startswith("Section 14 of 14")
+    turn = walk.say("change the area of need to SEMH")
+    assert turn.save == {"main_area_of_need": "semh"} and turn.say[-1].startswith("Section 14 of 14")
+
+
+def test_a_correction_typed_while_a_follow_up_is_open_goes_where_it_belongs() -> None:
+    walk = _at_targets()
+    assert walk.say("precision teaching").say == [walker.provision_question("who")]
+    turn = walk.say("change cluster funding to yes")
+    assert turn.save == {"cluster_funding": "yes"}
+    assert turn.say[-1] == walker.provision_question("who"), "the follow-up is asked again"
+    assert walk.say("Mrs Khan, the TA").say == [walker.provision_question("how often")]
+    turn = walk.say("three times a week")
+    assert turn.save["provision_who"] == "Mrs Khan, the TA" and turn.save["provision_how_often"] == "three times a week"
+    assert "What is the cluster funding for" in turn.say[-1], "then the question the change opened"

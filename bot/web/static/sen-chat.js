@@ -6,8 +6,9 @@
  *   <script src="https://assistant.example.org/chat/sen-chat.js"
  *           data-server="https://chat.example.org" defer></script>
  *
- * data-server  where the Rasa server answers (its socket.io channel)
- * data-path    the socket.io path, "/socket.io" unless set
+ * data-server     where the Rasa server answers (its socket.io channel)
+ * data-path       the socket.io path, "/socket.io" unless set
+ * data-kept-days  how many days the server keeps conversations (SEN_CONVERSATION_DAYS), 90 unless set
  *
  * It talks to Rasa's socket.io channel with socket.io-client, which it loads
  * from the same folder as this file. Each browser tab gets a long random
@@ -28,6 +29,8 @@
   var BASE = new URL(".", script.src).href;
   var SERVER = script.getAttribute("data-server") || location.protocol + "//" + location.hostname + ":5005";
   var SOCKET_PATH = script.getAttribute("data-path") || "/socket.io";
+  var KEPT_DAYS = /^[0-9]{1,4}$/.test(script.getAttribute("data-kept-days") || "") ?
+    script.getAttribute("data-kept-days") : "90";
   var TITLE = "SEN Support Assistant";
   var KEYS = { session: "sen-chat.session", transcript: "sen-chat.transcript", open: "sen-chat.open" };
   var MAX_KEPT = 200;
@@ -180,7 +183,8 @@
       "\u201cwhat does assess, plan, do, review mean?\u201d or \u201chow often should we meet the school?\u201d"]),
     el("p", { "class": "privacy" }, ["Privacy: this is general information, not advice about one child. ",
       "Please don\u2019t share a child\u2019s details unless you have linked this chat with a code from the school. ",
-      "The conversation stays in this browser tab until you close it or choose Start again."])
+      "This tab keeps the conversation until you close it or choose Start again (which also unlinks this chat). ",
+      "The assistant\u2019s server keeps it for " + KEPT_DAYS + " days, without codes or private links, then deletes it."])
   ]);
   var log = el("div", {
     "class": "log", role: "log", "aria-live": "polite", "aria-relevant": "additions", "aria-label": "Conversation"
@@ -416,7 +420,8 @@
     replyStart = null;
     if (socket) {
       ready = false;
-      socket.emit("session_request", { session_id: session });
+      // The server also unlinks the old session, in case it was linked to a school or a child.
+      socket.emit("session_request", { session_id: session, forget_previous: true });
     }
     setStatus("A new conversation has started.");
     input.focus();
