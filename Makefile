@@ -10,7 +10,8 @@ MODEL := models/sen-support.tar.gz
 TRAINING_INPUTS := config.yml $(shell find domain data -name '*.yml' 2>/dev/null)
 # The project's own NLU components and the answers they learn from: Rasa fingerprints neither, so a change forces training.
 NLU_CODE := bot/nlp/encoder.py $(wildcard bot/rasa_server/*_featurizer.py bot/rasa_server/*_classifier.py) \
-  bot/rasa_server/answer_examples.py bot/rasa_server/answer_retriever.py $(wildcard knowledge/answers/*.yml knowledge/topics/*.yml)
+  bot/rasa_server/answer_examples.py bot/rasa_server/answer_retriever.py bot/rasa_server/field_reader.py \
+  $(wildcard knowledge/answers/*.yml knowledge/topics/*.yml knowledge/fields/*.yml)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SEN_COUNCIL ?= norfolk

@@ -49,6 +49,8 @@ class Caller:
     sender_id: str
     text: str
     intent: str | None = None
+    # Each part of the message with the plan and review steps it likeliest speaks to (bot/rasa_server/field_reader.py).
+    fields: tuple[dict[str, Any], ...] = ()
 
     @classmethod
     def of(cls, tracker: Tracker) -> Caller:
@@ -57,6 +59,7 @@ class Caller:
             sender_id=tracker.sender_id,
             text=tracker.latest_message.get("text") or "",
             intent=latest_intent(tracker),
+            fields=tuple(tracker.latest_message.get("fields") or ()),
         )
 
     def viewer(self, session: Session) -> Viewer:

@@ -139,7 +139,7 @@ def take(recording: Recording, caller: Caller, document_id: int, seen: int, aske
                 )
             state.pop("confirming")
         view = walk.view_for(state, asked)
-        turn = walk.handle(view, text, name, values)
+        turn = walk.handle(view, text, name, values, fields=list(caller.fields))
         turn.state = walk.merge(state, view, turn.state)
         if turn.asked and walk.current(turn.state) != turn.asked and "pending" not in turn.state and not turn.finished:
             # Someone else answered the next question meanwhile: ask what is really next.

@@ -39,7 +39,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -891,6 +891,9 @@ class ActionsDriver:
     intent_during_walk = "nlu_fallback"
     confidence_during_walk = 0.2
 
+    # The trained model's reading of a message (its ``fields``), as a Rasa server would give the actions.
+    parse: Callable[[str], Awaitable[dict[str, Any]]] | None = None
+
     def __init__(self, session: Session, prepared: PreparedStore, channel: str = "rest") -> None:
         self.session, self.prepared = session, prepared
         self.conversation = Conversation(f"staff-session-{session.id}", channel)
@@ -938,6 +941,8 @@ class ActionsDriver:
     async def _walk(self, loop: str, text: str) -> Exchange:
         noun = loop.removesuffix("_form")
         self.conversation.user(text, self.intent_during_walk, self.confidence_during_walk)
+        if ActionsDriver.parse is not None:
+            self.conversation.latest["fields"] = (await ActionsDriver.parse(text)).get("fields") or []
         from rasa_sdk.executor import CollectingDispatcher
 
         dispatcher = CollectingDispatcher()
@@ -1241,6 +1246,24 @@ async def run_all(
     return results
 
 
+MODEL = Path(__file__).resolve().parents[1] / "models" / "sen-support.tar.gz"
+
+
+def model_parser(model: Path) -> Callable[[str], Awaitable[dict[str, Any]]]:
+    """The trained model's NLU, loaded once on first use, reading a message as a Rasa server does."""
+    loaded: list[Any] = []
+
+    async def parse(text: str) -> dict[str, Any]:
+        if not loaded:
+            from rasa.core.agent import Agent
+
+            loaded.append(Agent.load(str(model)))
+        parsed: dict[str, Any] = await loaded[0].parse_message(text)
+        return parsed
+
+    return parse
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--session", action="append", help="replay only this session id (may be repeated)")
@@ -1248,6 +1271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, default=SESSIONS_DIR, help="where the session files are")
     parser.add_argument(
         "--json", type=Path, default=None, help=f"where to write the figures (default {RESULTS} for a full run)"
+    )
+    parser.add_argument(
+        "--no-nlu", action="store_true", help="do not read messages with the trained model (no field readings)"
     )
     args = parser.parse_args(argv)
     try:
@@ -1262,6 +1288,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         sessions = [s for s in sessions if s.id in args.session]
     today = dates.today()
+    if not args.no_nlu and MODEL.exists():
+        ActionsDriver.parse = model_parser(MODEL)
     results = asyncio.run(run_all(sessions, today, args.verbose, print))
     print(table(results))
     destination = args.json or (RESULTS if not args.session else None)

@@ -171,7 +171,13 @@ def sqlite_tracker_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def rasa_sqlite(action_server: int, server_logs: Path, sqlite_tracker_db: Path) -> Iterator[int]:
+def chat_page_port() -> int:
+    """The web server port of the browser tests' demo page, whose origin the test Rasa server lets connect."""
+    return servers.free_port()
+
+
+@pytest.fixture(scope="session")
+def rasa_sqlite(action_server: int, server_logs: Path, sqlite_tracker_db: Path, chat_page_port: int) -> Iterator[int]:
     """A Rasa server with the default store: SQLite tracker store, in-process lock store.
 
     Its Telegram channel accepts the Telegram app's messages with ``TEST_BRIDGE_SECRET``.
@@ -181,7 +187,12 @@ def rasa_sqlite(action_server: int, server_logs: Path, sqlite_tracker_db: Path) 
         action_server,
         {"type": servers.TRACKER_STORE, "dialect": "sqlite", "db": str(sqlite_tracker_db)},
     )
-    server, port = servers.start_rasa_server(server_logs, endpoints, SEN_TELEGRAM_BRIDGE_SECRET=TEST_BRIDGE_SECRET)
+    server, port = servers.start_rasa_server(
+        server_logs,
+        endpoints,
+        SEN_TELEGRAM_BRIDGE_SECRET=TEST_BRIDGE_SECRET,
+        SEN_ALLOWED_ORIGINS=f"http://127.0.0.1:{chat_page_port} http://localhost:{chat_page_port}",
+    )
     yield port
     server.stop()
 

@@ -140,6 +140,15 @@ REVIEW = Template(
     numbered=("reviewed", "achieved"),
     counts={"new": "new_targets_count"},
     deadline="next_review_date",
+    labels={
+        "held_on": "the meeting's date",
+        "attendees": "who is at the meeting",
+        "parent_views": "the parents' views",
+        "pupil_views": "{name}'s views",
+        "new_information": "new information from home",
+        "decision": "the outcome",
+        "next_review_date": "the next review date",
+    },
 )
 REVIEW_WALK = Walk(REVIEW)
 TOTAL_SECTIONS = len(SECTIONS)

@@ -30,15 +30,21 @@ from bot.core.plan_template import SECTIONS, STEPS, Step, interpret, leading_cho
 
 SKIP = re.compile(
     r"^(?:skip|skip (?:it|this|this one|for now)|pass|next|later|come back to (?:it|this)(?: later)?|"
-    r"not sure|don'?t know)$"
+    r"not sure|don'?t know|dont know|dunno)(?:\s*[-–,:;(]\s*.*|\s+(?:for now|till later|until later).*)?$"
+    r"|^[^,]{0,40},\s*(?:skip|skip it|skip for now|skip this)$"
 )
 BACK = re.compile(r"^(?:back|go back|previous|undo|back one)$")
+UNDO = re.compile(r"^(?:undo|undo that|no,? that'?s wrong|that'?s wrong|wrong place|not there)$")
 KEEP = re.compile(r"^(?:keep|keep it|keep (?:that|this|the same|as is)|same|no change|unchanged)$")
 STOP = re.compile(
     r"^(?:stop|stop for now|pause|finish later|save and stop|carry on later|i'?ll finish later|"
     r"that'?s enough for now|quit)$"
 )
-WHERE = re.compile(r"^(?:where am i|progress|how far (?:am i|have i got)|what section)\??$")
+WHERE = re.compile(r"^(?:where am i|where are we|progress|how far (?:am i|have i got)|what section)\??$")
+LEFT = re.compile(
+    r"^(?:what'?s left|what is left|what'?s still to do|what else|what'?s missing|what have i missed|"
+    r"anything (?:left|missing)|how much more)\??$"
+)
 # Changing or adding to any section by name, from anywhere in the walk, with the new words in the same message.
 ADD_TO = re.compile(
     r"^(?:also\s+|and\s+|please\s+)?add\s+(?:this\s+)?(?:to|under)\s+(?:the\s+)?(?P<what>[^:]+?)\s*:\s*(?P<value>.+)$",
@@ -107,7 +113,7 @@ class Template:
     holds how many of a growing group there are ("another target?").
     """
 
-    noun: str
+    noun: str  # "plan" or "review": also the template's name in a message's field readings
     sections: tuple[str, ...]
     steps: tuple[Step, ...]
     sequence: Callable[[dict[str, Any]], list[str]]
@@ -115,6 +121,7 @@ class Template:
     numbered: tuple[str, str]
     counts: dict[str, str]
     deadline: str
+    labels: dict[str, str] = field(default_factory=dict)  # how a step is named back ("current attainment")
 
     @property
     def step_by_key(self) -> dict[str, Step]:
@@ -135,10 +142,49 @@ class Turn:
     group: str | None = None  # the repeated group ``target_position`` counts in
 
 
+SURE = 0.6  # how sure the field reader must be to file a part away from the step asked
+ASKED_LIKELY = 0.15  # a part this likely for the step asked stays with it
+# A part filed away must say something: "none yet" or "no" could answer almost any question.
+MIN_WORDS_AWAY = 4
+
+
+def filing_plan(
+    parts: list[tuple[str, list[list[Any]]]], asked: str, fillable: set[str], neighbours: frozenset[str] = frozenset()
+) -> dict[str, str] | None:
+    """Which step each part of a message goes to, as ``{step id: the parts' words}``; None when all go to ``asked``.
+
+    ``parts`` are (words, [[step, probability], ...] best first). A part stays with the step asked when that
+    step is likely for it, or when no other step is sure; otherwise it goes to the step the reader is sure of.
+    ``neighbours`` are the other steps of the asked step's section (previous, current and expected attainment),
+    which read alike: a one-part answer is never moved to one of them.
+    """
+    if len(parts) == 1:
+        fillable = fillable - neighbours
+    placed: dict[str, list[str]] = {}
+    for words, readings in parts:
+        chances = {str(step): float(chance) for step, chance in readings}
+        best = next((str(step) for step, _ in readings if str(step) in fillable), None)
+        short = len(words.split()) < MIN_WORDS_AWAY
+        if best is None or short or chances.get(asked, 0.0) >= ASKED_LIKELY or chances.get(best, 0.0) < SURE:
+            placed.setdefault(asked, []).append(words)
+        else:
+            placed.setdefault(best, []).append(words)
+    if set(placed) <= {asked}:
+        return None
+    return {step_id: _joined(words) for step_id, words in placed.items()}
+
+
+def _joined(parts: list[str]) -> str:
+    text = parts[0]
+    for part in parts[1:]:
+        text += (" " if text.rstrip().endswith((".", "!", "?", ";")) else ", ") + part
+    return text
+
+
 def is_command(text: str) -> bool:
     """Whether the message is one of the walk's own commands ("where am I", "skip", ...)."""
     said = " ".join((text or "").strip().lower().rstrip(".!").split())
-    return any(pattern.match(said) for pattern in (STOP, WHERE, CHANGE, SKIP, BACK, KEEP, YES, NO))
+    return any(pattern.match(said) for pattern in (STOP, WHERE, LEFT, CHANGE, SKIP, BACK, KEEP, YES, NO))
 
 
 def provision_question(part: str) -> str:
@@ -178,6 +224,31 @@ PLAN = Template(
     numbered=("target", "difficulty"),
     counts={"target": "targets"},
     deadline="review_date",
+    labels={
+        "level_of_need": "level of need",
+        "main_area_of_need": "main area of need",
+        "cluster_funding": "cluster funding",
+        "cluster_funding_details": "what the cluster funding is for",
+        "cluster_funding_requested_on": "when cluster funding was requested",
+        "previous_attainment": "previous attainment",
+        "previous_progress": "previous progress",
+        "current_attainment": "current attainment",
+        "current_progress": "current progress",
+        "expected_attainment": "expected attainment",
+        "interventions": "interventions and adjustments",
+        "how_needs_identified": "how needs were identified",
+        "professionals_involved": "professionals involved",
+        "parent_new_information": "new information from parents",
+        "strengths": "strengths",
+        "finding_things_hard_when": "\"you'll know I'm finding things hard when\"",
+        "how_i_like_support": '"how I like to be supported"',
+        "parent_role": "the parent's role",
+        "child_role": "{name}'s role",
+        "class_teacher_role": "the class teacher's role",
+        "agreed_by_senco_name": "the SENCO who agreed it",
+        "agreed_on": "the date it was agreed",
+        "review_date": "the review date",
+    },
 )
 
 
@@ -268,6 +339,20 @@ class Walk:
         questions = "question" if left == 1 else "questions"
         return f"Section {step.section} of {self.total}: {self.title(step, name)}. {left} {questions} still to answer."
 
+    def still_to_answer(self, state: dict[str, Any], name: str) -> str:
+        """The sections with a question still to answer, skipped ones included, in order."""
+        left = self.unanswered(state)
+        if not left:
+            return f"Nothing is left: every section of {name}'s {self.template.noun} has an answer."
+        sections: list[str] = []
+        for step_id in left:
+            step, number = self.step_of(step_id)
+            shown = self.title(step, name) + (f" (target {number})" if number is not None else "")
+            if shown not in sections:
+                sections.append(shown)
+        questions = "question" if len(left) == 1 else "questions"
+        return f"Still to answer: {len(left)} {questions}, in {'; '.join(sections)}."
+
     @staticmethod
     def _shown_value(value: Any) -> str:
         if isinstance(value, dt.date):
@@ -325,9 +410,15 @@ class Walk:
         return None
 
     def handle(
-        self, state: dict[str, Any], text: str, name: str, values: dict[str, Any], today: dt.date | None = None
+        self,
+        state: dict[str, Any],
+        text: str,
+        name: str,
+        values: dict[str, Any],
+        today: dt.date | None = None,
+        fields: list[dict[str, Any]] | None = None,
     ) -> Turn:
-        """Take one message during the walk."""
+        """Take one message during the walk; ``fields`` are its parts as the field reader read them."""
         state = copy.deepcopy(state)
         state.setdefault("answered", [])
         state.setdefault("skipped", [])
@@ -336,6 +427,10 @@ class Walk:
         turn = Turn(state=state)
         pending = state.get("pending")
         step_id = self.current(state)
+        # "undo" takes back only the message just before it.
+        last_filing = state.pop("undo", None)
+        if last_filing and UNDO.match(said):
+            return self._undo(state, last_filing, name, values, turn)
 
         if STOP.match(said):
             state.pop("pending", None)
@@ -348,6 +443,9 @@ class Walk:
         if WHERE.match(said):
             turn.say.append(self.progress(state, name))
             return self.ask(state, name, values, turn) if step_id else turn
+        if LEFT.match(said):
+            turn.say.append(self.still_to_answer(state, name))
+            return self._carry_on(state, name, values, turn) if step_id else turn
         edit = ADD_TO.match(text.strip()) or CHANGE_TO.match(text.strip())
         target_of_edit = self._matches_section(edit.group("what"), state) if edit else None
         if edit and target_of_edit:
@@ -400,6 +498,9 @@ class Walk:
         deadline = values.get(self.template.deadline)
         if pending and pending.get("step") == step_id:
             return self._answer_pending(state, pending, said, text, step, number, name, values, turn, today, deadline)
+        filed = self._file_parts(state, step_id, fields, name, values, turn, today) if number is None else None
+        if filed is not None:
+            return filed
         reading = interpret(
             step, text, name, today, dates.long_date(deadline) if isinstance(deadline, dt.date) else None
         )
@@ -437,11 +538,95 @@ class Walk:
             state, step_id, step, number, reading.value, reading.extra, name, values, turn, text=text, today=today
         )
 
+    def _file_parts(
+        self,
+        state: dict[str, Any],
+        asked: str,
+        fields: list[dict[str, Any]] | None,
+        name: str,
+        values: dict[str, Any],
+        turn: Turn,
+        today: dt.date | None,
+    ) -> Turn | None:
+        """File a message that speaks to other sections than the one asked, or to several; None to read it as usual.
+
+        Each part goes to the step the field reader is sure of, unless the step asked is likely too: then
+        the step asked keeps it. Nothing goes anywhere silently: the reply names every step filed.
+        """
+        section = self.step_of(asked)[0].section
+        fillable = self._fillable(state)
+        plan = filing_plan(
+            [(str(part.get("text") or ""), part.get(self.template.noun) or []) for part in fields or []],
+            asked,
+            fillable,
+            frozenset(step_id for step_id in fillable if self.step_of(step_id)[0].section == section),
+        )
+        if plan is None:
+            return None
+        today = today or dates.today()
+        saved: dict[str, Any] = {}
+        said: list[str] = []
+        for step_id, text in plan.items():
+            step, _ = self.step_of(step_id)
+            old = values.get(step_id)
+            if step.kind == "text" and old not in (None, "") and step_id != asked:
+                text = f"{self._shown_value(old)}; {text}"  # added to what is there, never replacing it
+            reading = interpret(step, text, name, today)
+            if reading.problem is not None or reading.confirm:
+                if step_id == asked:
+                    return None  # the step asked reads it as usual, problems and all
+                continue
+            saved[step_id] = reading.value
+            said.append(self.label(step_id, name))
+            if step.kind in ("choice", "yes_no"):
+                state["choices"][step_id] = reading.value
+            if step_id not in state["answered"]:
+                state["answered"].append(step_id)
+            state["skipped"] = [s for s in state.get("skipped", []) if s != step_id]
+        if not saved or set(saved) == {asked}:
+            return None
+        state["undo"] = {"values": {key: self._jsonable(values.get(key)) for key in saved}, "asked": asked}
+        turn.save = saved
+        where = ", ".join(said[:-1]) + (" and " if len(said) > 1 else "") + said[-1]
+        if asked in saved:
+            turn.say.append(f'Put under {where}. (Say "undo" if that\'s not right.)')
+        else:
+            turn.say.append(
+                f"That sounds like {where}, so I've put it there (say \"undo\" if it isn't). Now, the question I asked:"
+            )
+        return self.ask(state, name, {**values, **saved}, turn)
+
+    def _undo(self, state: dict[str, Any], undo: dict[str, Any], name: str, values: dict[str, Any], turn: Turn) -> Turn:
+        """Take back the last message's filing: each step gets its value from before, and is open again if it was."""
+        restored: dict[str, Any] = {}
+        for step_id, before in undo["values"].items():
+            step, _ = self.step_of(step_id)
+            restored[step_id] = dt.date.fromisoformat(before) if step.kind == "date" and before else before
+            if before in (None, ""):
+                state["answered"] = [s for s in state["answered"] if s != step_id]
+                state["choices"].pop(step_id, None)
+        turn.save = restored
+        turn.say.append("Done: I've taken that back. " + ("Here's the question again:" if restored else ""))
+        return self.ask(state, name, {**values, **restored}, turn)
+
+    def _fillable(self, state: dict[str, Any]) -> set[str]:
+        """The steps a part may be filed under: this document's own free-text steps, outside targets.
+
+        Choices and dates are left to the question that asks them: a date or "no" fits too many.
+        """
+        return {
+            step_id
+            for step_id in self.sequence(state)
+            if step_id.count(".") == 0 and self.step_of(step_id)[0].kind == "text"
+        }
+
     def label(self, step_id: str, name: str) -> str:
         """How a step is named back to the user: its section, or "target 2's provision"."""
         step, number = self.step_of(step_id)
         if number is not None:
             return f"{step.group} {number}'s {step.key.split('.')[1]}"
+        if step.key in self.template.labels:
+            return self.template.labels[step.key].format(name=name)
         return self.title(step, name).lower()
 
     def _edit(

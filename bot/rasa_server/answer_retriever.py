@@ -41,6 +41,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.nlp.encoder import shared_encoder
 from bot.rasa_server.answer_examples import ANSWER_ID
+from bot.rasa_server.linear import probabilities, unit_rows
 
 ANSWER = "answer"  # the message property the actions read
 FALLBACK_INTENT = "nlu_fallback"
@@ -56,12 +57,6 @@ QUESTION_OPENER = re.compile(
     r"^(?:what|whats|what's|who|when|where|why|how|which|is|are|can|could|do|does|did|should|must|will|would|has|have)\b",
     re.IGNORECASE,
 )
-
-
-def _unit(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
-    unit: npt.NDArray[np.float32] = (vectors / np.maximum(norms, 1e-9)).astype(np.float32)
-    return unit
 
 
 def questions_in(text: str) -> list[str]:
@@ -133,7 +128,7 @@ class AnswerRetriever(GraphComponent):
             targets.append(index[label])
         if len(self.labels) >= 2:
             model = LogisticRegression(C=float(self.config["C"]), max_iter=int(self.config["max_iter"]))
-            model.fit(_unit(np.vstack(rows)), np.asarray(targets))
+            model.fit(unit_rows(np.vstack(rows)), np.asarray(targets))
             # Kept as plain arrays (no pickle): P = softmax(x . weights + bias), as scikit-learn's multinomial model.
             self.weights = model.coef_.astype(np.float32)
             self.bias = model.intercept_.astype(np.float32)
@@ -171,11 +166,7 @@ class AnswerRetriever(GraphComponent):
 
     def _probabilities(self, vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """For each vector, the probability of each class: shape (len(vectors), classes)."""
-        logits = _unit(vectors) @ self.weights.T + self.bias
-        logits -= logits.max(axis=1, keepdims=True)
-        exponentials = np.exp(logits)
-        probabilities: npt.NDArray[np.float32] = exponentials / exponentials.sum(axis=1, keepdims=True)
-        return probabilities
+        return probabilities(vectors, self.weights, self.bias)
 
     def _eligible(self, message: Message) -> bool:
         """A question, or not understood: anything else the classifier found (a look-up, a command) stands."""

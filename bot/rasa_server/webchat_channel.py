@@ -2,11 +2,13 @@
 
 Configured in ``credentials.yml`` as ``bot.rasa_server.webchat_channel.WebChatInput``. It is
 Rasa 3.6's ``SocketIOInput`` (same events, same ``socketio`` channel name, so
-account links and the audit trail say "socketio") with five changes:
+account links and the audit trail say "socketio") with six changes:
 
 - the socket joins its session's room before the session is confirmed (Rasa 3.6
   calls python-socketio 5's ``enter_room`` coroutine without awaiting it, so
   replies to a kept session never arrived);
+- a browser may connect only from the chat's own pages (``SEN_ALLOWED_ORIGINS``),
+  over long-polling and WebSocket alike;
 - a session id must be long and random (32 to 128 hex digits, as the widget makes
   with ``crypto.getRandomValues``); anything else gets a fresh random id, so a
   chat user can never be a short, guessable sender id;
@@ -32,6 +34,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from bot import settings
 from bot.rasa_server.channels import guarded, watch_failures
 
 logger = logging.getLogger(__name__)
@@ -54,7 +57,18 @@ class WebChatInput(SocketIOInput):
         sio = self.sio
         namespace = self.namespace
 
+        allowed = set(settings.allowed_origins())
+
         # Registering an event again replaces Rasa's handler for it.
+        @sio.on("connect", namespace=namespace)
+        async def connect(sid: str, environ: dict[str, Any], auth: Any = None) -> bool:
+            # Only the chat's own pages may open it in a browser, over long-polling and WebSocket alike.
+            origin = str(environ.get("HTTP_ORIGIN") or "").rstrip("/")
+            if origin and origin not in allowed:
+                logger.warning("Refused a web chat connection from a page that is not the chat's own")
+                return False
+            return True
+
         @sio.on("session_request", namespace=namespace)
         async def session_request(sid: str, data: dict[str, Any] | None = None) -> None:
             asked = data.get("session_id") if isinstance(data, dict) else None

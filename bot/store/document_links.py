@@ -80,18 +80,22 @@ def issue_evidence_link(session: Session, viewer: Viewer, pupil_id: int, now: dt
     return _new_link(session, viewer, now, kind="evidence", pupil_id=pupil_id)
 
 
+def _holder_still_entitled(session: Session, link: DocumentLink, pupil_id: int, action: str) -> bool:
+    """Whether the person a link was given to may still see the pupil; audited when not.
+
+    A link ends with its holder's access: a member of staff who has left, a parent whose access has ended.
+    """
+    if may_see_pupil(session, person_now(session, link.actor_kind, link.actor_id), pupil_id):
+        return True
+    actor = Person(link.actor_kind, link.actor_id)
+    audit(session, channel="web", actor=actor, action=action, allowed=False, detail="access ended")
+    return False
+
+
 def _open_evidence(session: Session, link: DocumentLink) -> History | None:
-    holder = person_now(session, link.actor_kind, link.actor_id)
-    if not may_see_pupil(session, holder, link.pupil_id):
-        audit(
-            session,
-            channel="web",
-            actor=Person(link.actor_kind, link.actor_id),
-            action="open_evidence_document",
-            allowed=False,
-            detail="access ended",
-        )
+    if not _holder_still_entitled(session, link, link.pupil_id, "open_evidence_document"):
         return None
+    holder = person_now(session, link.actor_kind, link.actor_id)
     audit(session, channel="web", actor=holder, action="open_evidence_document", allowed=True, pupil_id=link.pupil_id)
     return build_history(session, session.get(Pupil, link.pupil_id))
 
@@ -116,18 +120,8 @@ def open_link(session: Session, token: str, now: dt.datetime | None = None) -> S
         return None
     if link.kind == "evidence":
         return _open_evidence(session, link)
-    holder = person_now(session, link.actor_kind, link.actor_id)
     pupil_id = session.execute(select(SupportPlan.pupil_id).where(SupportPlan.id == link.plan_id)).scalar_one()
-    if not may_see_pupil(session, holder, pupil_id):
-        # The link's holder has left the school, or the parent's access has ended: so has the link.
-        audit(
-            session,
-            channel="web",
-            actor=Person(link.actor_kind, link.actor_id),
-            action="open_plan_document",
-            allowed=False,
-            detail="access ended",
-        )
+    if not _holder_still_entitled(session, link, pupil_id, "open_plan_document"):
         return None
     plan: SupportPlan = session.execute(
         select(SupportPlan)

@@ -62,9 +62,9 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 
 @pytest.fixture(scope="module")
-def chat_url(rasa_sqlite: int, demo_store: str, server_logs: Path) -> Iterator[str]:
+def chat_url(rasa_sqlite: int, demo_store: str, server_logs: Path, chat_page_port: int) -> Iterator[str]:
     """The web server, with its demo page pointing the chat at the test Rasa server."""
-    port = servers.free_port()
+    port = chat_page_port
     service = servers.start(
         "web server",
         [str(servers.BIN / "python"), "-m", "bot.web.server", "--port", str(port)],

@@ -13,12 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -37,7 +41,7 @@ from bot.store.db import sessions
 from bot.store.models import Pupil, SupportPlan
 from tests import conftest
 from tests.actions.test_plan_actions import ANSWERS
-from tests.support import deployment
+from tests.support import deployment, servers
 from tests.support import telegram_standin as tg
 from tests.support.deployment import Deployment, text_of
 
@@ -411,6 +415,27 @@ def test_a_database_restarted_mid_conversation_loses_no_saved_answer(scaled: Dep
 
 
 # The deployment's own pieces ----------------------------------------------------------
+
+
+def test_below_nginx_every_server_is_private_and_a_forged_action_call_is_refused(scaled: Deployment) -> None:
+    site = (scaled.state_dir / "scaled" / "nginx" / "sen-support.conf").read_text()
+    proxy = int(re.findall(r"listen 127\.0\.0\.1:(\d+);", site)[1])  # the private side, for the Rasa servers
+    action_ports = [scaled.port_of(f"action server {n}") for n in (1, 2)]
+    forged = json.dumps({"next_action": "action_reviews_due", "sender_id": "test-forged-0001", "tracker": {}}).encode()
+    for port in [*action_ports, proxy]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webhook", data=forged, headers={"Content-Type": "application/json"}
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 403, port
+    service_ports = {scaled.port_of(s["name"]) for s in scaled.state()["services"] if s["health_url"]}
+    assert {address for _, address in servers.listening_addresses(service_ports)} == {"127.0.0.1"}
+
+    status, _ = deployment.say(scaled.url, "test-no-token-000000001", "what is sen support", headers={})
+    assert status == 401, "the REST channel behind nginx needs its bearer token"
+    status, replies = deployment.say(scaled.url, "test-with-token-00000001", "what is sen support")
+    assert status == 200 and "Source:" in text_of(replies)
 
 
 def test_the_nginx_site_lists_every_server_and_passes_nginxs_own_check(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import queue
 import re
@@ -20,24 +19,7 @@ import pytest
 
 from bot.ops import run, services
 from bot.store import migrate
-from tests.support.servers import BIN, ROOT, base_env, free_port, say
-
-
-def listening_addresses(ports: set[int]) -> set[tuple[int, str]]:
-    """(port, address) of every listening TCP socket on one of ``ports``, IPv4 and IPv6, as ``ss -ltn`` shows them."""
-    found = set()
-    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
-        for line in Path(table).read_text().splitlines()[1:]:
-            fields = line.split()
-            address, port = fields[1].split(":")
-            if fields[3] == "0A" and int(port, 16) in ports:  # 0A: LISTEN
-                raw = bytes.fromhex(address)
-                if width == 8:
-                    shown = ".".join(str(b) for b in reversed(raw))
-                else:
-                    shown = str(ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))))
-                found.add((int(port, 16), shown))
-    return found
+from tests.support.servers import BIN, ROOT, base_env, free_port, listening_addresses, say
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen:

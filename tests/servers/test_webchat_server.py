@@ -106,7 +106,7 @@ def test_the_widget_never_parses_text_as_html() -> None:
         assert sink not in source
 
 
-async def _socket(port: int) -> tuple[Any, asyncio.Queue[Any], asyncio.Queue[Any]]:
+async def _socket(port: int, origin: str | None = None) -> tuple[Any, asyncio.Queue[Any], asyncio.Queue[Any]]:
     import socketio
 
     client = socketio.AsyncClient(reconnection=False)
@@ -115,8 +115,22 @@ async def _socket(port: int) -> tuple[Any, asyncio.Queue[Any], asyncio.Queue[Any
     client.on("session_confirm", confirmed.put)
     client.on("bot_uttered", replies.put)
     # Long-polling: the installed aiohttp is older than python-engineio's WebSocket client needs.
-    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"])
+    headers = {"Origin": origin} if origin else {}
+    await client.connect(f"http://127.0.0.1:{port}", transports=["polling"], headers=headers)
     return client, confirmed, replies
+
+
+async def test_only_the_chats_own_pages_may_open_it(rasa_sqlite: int, chat_page_port: int) -> None:
+    import socketio
+
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await _socket(rasa_sqlite, origin="https://another-site.example")
+    own, confirmed, _ = await _socket(rasa_sqlite, origin=f"http://127.0.0.1:{chat_page_port}")
+    try:
+        await own.emit("session_request", {"session_id": secrets.token_hex(32)})
+        assert re.fullmatch(r"[0-9a-f]{64}", await asyncio.wait_for(confirmed.get(), 30))
+    finally:
+        await own.disconnect()
 
 
 async def test_the_channel_keeps_each_socket_to_its_own_long_random_session(rasa_sqlite: int) -> None:
@@ -154,6 +168,9 @@ async def test_start_again_unlinks_the_old_session_on_the_server(rasa_sqlite: in
         assert await asyncio.wait_for(confirmed.get(), 30) == old
         await tab.emit("user_uttered", {"message": f"my code is {codes.staff_code}", "session_id": old})
         assert "linked as Mrs Priya Ashdown" in (await asyncio.wait_for(replies.get(), 60))["text"]
+        await asyncio.sleep(2)  # the SENCO's reminders follow the link's reply
+        while not replies.empty():
+            replies.get_nowait()
 
         fresh = secrets.token_hex(32)
         await tab.emit("session_request", {"session_id": fresh, "forget_previous": True})

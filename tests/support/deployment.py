@@ -156,13 +156,18 @@ def start(
 
 
 def say(
-    base_url: str, sender: str, message: str, timeout: float = 60, path: str = "/webhooks/rest/webhook"
+    base_url: str,
+    sender: str,
+    message: str,
+    timeout: float = 60,
+    path: str = "/webhooks/rest/webhook",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, list[dict[str, Any]]]:
-    """Send one REST message; return the HTTP status and the replies, whatever the status."""
+    """Send one REST message (with the REST token unless ``headers`` say otherwise); the status and the replies."""
     request = urllib.request.Request(
         f"{base_url}{path}",
         data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers={"Content-Type": "application/json", **REST_HEADERS},
+        headers={"Content-Type": "application/json", **(REST_HEADERS if headers is None else headers)},
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:

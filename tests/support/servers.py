@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import sys
@@ -103,3 +104,20 @@ def say(port: int, sender: str, message: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(request, timeout=60) as response:
         replies: list[dict[str, Any]] = json.loads(response.read())
         return replies
+
+
+def listening_addresses(ports: set[int]) -> set[tuple[int, str]]:
+    """(port, address) of every listening TCP socket on one of ``ports``, IPv4 and IPv6, as ``ss -ltn`` shows them."""
+    found = set()
+    for table, width in (("/proc/net/tcp", 8), ("/proc/net/tcp6", 32)):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            address, port = fields[1].split(":")
+            if fields[3] == "0A" and int(port, 16) in ports:  # 0A: LISTEN
+                raw = bytes.fromhex(address)
+                if width == 8:
+                    shown = ".".join(str(b) for b in reversed(raw))
+                else:
+                    shown = str(ipaddress.IPv6Address(b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))))
+                found.add((int(port, 16), shown))
+    return found

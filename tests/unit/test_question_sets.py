@@ -259,6 +259,43 @@ def test_shared_set_is_not_in_training_data(examples: list[Text]) -> None:
     assert not pairs, f"{len(pairs)} shared questions too close to training examples:\n" + "\n".join(pairs)
 
 
+STAFF_SESSIONS = ROOT / "tests" / "data" / "staff_sessions"
+FIELDS_DIR = ROOT / "knowledge" / "fields"
+SESSION_PART_BREAK = re.compile(r"\n+|(?<=[.!?;])\s+")
+MIN_PART_WORDS = 4  # "keep", "no" or "skip" are everyone's words, not a copied example
+
+
+def field_examples() -> list[Text]:
+    """What staff write under each plan and review heading (knowledge/fields/), which the field reader learns."""
+    found = []
+    for path in sorted(FIELDS_DIR.glob("*.yml")):
+        for key, items in (yaml.safe_load(path.read_text(encoding="utf-8")).get("fields") or {}).items():
+            found.extend(Text(f"knowledge/fields/{path.stem}:{key}", str(item)) for item in items)
+    return found
+
+
+def staff_session_parts() -> list[Text]:
+    """Every line and sentence staff type in the scripted sessions, as the field reader would see them."""
+    found = []
+    for path in sorted(STAFF_SESSIONS.glob("*.yml")):
+        for number, turn in enumerate(yaml.safe_load(path.read_text(encoding="utf-8")).get("turns") or []):
+            if isinstance(turn, str):
+                for part in SESSION_PART_BREAK.split(turn):
+                    if len(part.split()) >= MIN_PART_WORDS:
+                        found.append(Text(f"{path.name}[{number}]", part.strip(" -*•")))
+    return found
+
+
+def test_staff_sessions_are_not_in_any_training_data(examples: list[Text]) -> None:
+    """The scripted sessions judge the field reader and the walk, so nothing either learns from may copy them."""
+    parts = staff_session_parts()
+    assert len(parts) > 100, f"the staff sessions under {STAFF_SESSIONS} were not found"
+    learned = field_examples()
+    assert len(learned) > 500, f"the field examples under {FIELDS_DIR} were not found"
+    pairs = near_duplicates(parts, learned + examples)
+    assert not pairs, f"{len(pairs)} session lines too close to training examples:\n" + "\n".join(pairs)
+
+
 def test_detector_flags_a_near_copy() -> None:
     """One word changed in a ten-word sentence is still the same question."""
     question = Text("Q", "[staff] Does the school have to tell me about SEN support?")
